@@ -1,0 +1,107 @@
+/*
+ * tc/ops.h - differentiable ops on f32 tensors.
+ *
+ * Every op takes the graph first, allocates its output in the graph's arena
+ * and returns it (borrowed until tc_graph_reset). On error it returns NULL,
+ * sets the error slot and records the graph status; a NULL input yields NULL
+ * without a new message, so forward code can chain ops and check once.
+ *
+ * Each op has a plain C reference kernel kept in the tree (sdk/src/kernels_ref.c)
+ * and may have a fast path (OpenBLAS, OpenMP); the fast path is tested against
+ * the reference and every backward against finite differences.
+ *
+ * Dimension vocabulary: B rows (all leading dimensions flattened), K inner
+ * (reduction) size, N output features, C normalised/classified features,
+ * V vocabulary rows, D embedding width.
+ */
+#ifndef TC_OPS_H
+#define TC_OPS_H
+
+#include <tc/tensor.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Label value that cross-entropy skips (as torch's ignore_index). */
+#define TC_IGNORE_INDEX (-100)
+
+/** out (M, N) = a (M, K) @ b (K, N). Both inputs must be 2-D. */
+TC_API tc_tensor *tc_matmul(tc_graph *g, tc_tensor *a, tc_tensor *b);
+
+/**
+ * Linear layer: out (..., N) = x (..., K) @ w^T + bias, with w (N, K) as
+ * torch.nn.Linear stores it, bias (N) or NULL. Leading dimensions of x are kept.
+ */
+TC_API tc_tensor *tc_linear(tc_graph *g, tc_tensor *x, tc_tensor *w, tc_tensor *bias);
+
+/** out (..., N) = x (..., N) + bias (N), broadcast over rows. */
+TC_API tc_tensor *tc_bias_add(tc_graph *g, tc_tensor *x, tc_tensor *bias);
+
+/** Elementwise a + b; a and b have the same shape. */
+TC_API tc_tensor *tc_add(tc_graph *g, tc_tensor *a, tc_tensor *b);
+
+/** Elementwise a * b; a and b have the same shape. */
+TC_API tc_tensor *tc_mul(tc_graph *g, tc_tensor *a, tc_tensor *b);
+
+/** Elementwise s * a. */
+TC_API tc_tensor *tc_scale(tc_graph *g, tc_tensor *a, float s);
+
+/** Elementwise max(x, 0). */
+TC_API tc_tensor *tc_relu(tc_graph *g, tc_tensor *x);
+
+/** Exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))), as torch's default. */
+TC_API tc_tensor *tc_gelu(tc_graph *g, tc_tensor *x);
+
+/** Elementwise tanh. */
+TC_API tc_tensor *tc_tanh(tc_graph *g, tc_tensor *x);
+
+/** Elementwise logistic sigmoid. */
+TC_API tc_tensor *tc_sigmoid(tc_graph *g, tc_tensor *x);
+
+/** Softmax over the last dimension, numerically stable. */
+TC_API tc_tensor *tc_softmax(tc_graph *g, tc_tensor *x);
+
+/**
+ * Fused log-softmax + negative log-likelihood: logits (B, C), labels[B] in
+ * [0, C) or TC_IGNORE_INDEX. Returns the scalar mean loss over the labels that
+ * are not ignored (0 when all are). The labels are copied. A label outside
+ * [0, C) is an error naming the row and the value.
+ */
+TC_API tc_tensor *tc_cross_entropy(tc_graph *g, tc_tensor *logits, const int32_t *labels);
+
+/**
+ * Inverted dropout: in training mode zeroes each element with probability p
+ * and scales survivors by 1/(1-p), drawing from the graph's RNG; identity in
+ * evaluation mode, when p == 0 or when the graph has no RNG. 0 <= p < 1.
+ */
+TC_API tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p);
+
+/**
+ * Embedding lookup: out (n, D) with row i = table[ids[i]], table (V, D).
+ * The ids are copied; an id outside [0, V) is an error naming it.
+ */
+TC_API tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64_t n);
+
+/** Sum of all elements, a scalar (ndim 0). */
+TC_API tc_tensor *tc_sum(tc_graph *g, tc_tensor *x);
+
+/** Mean of all elements, a scalar (ndim 0). */
+TC_API tc_tensor *tc_mean(tc_graph *g, tc_tensor *x);
+
+/**
+ * Layer normalisation over the last dimension C:
+ * out = (x - mean) / sqrt(var + eps) * gamma + beta, biased variance as torch.
+ * gamma and beta are (C); either may be NULL (1 and 0).
+ */
+TC_API tc_tensor *tc_layer_norm(tc_graph *g, tc_tensor *x, tc_tensor *gamma, tc_tensor *beta,
+                                float eps);
+
+/** A view of x with a new shape of the same numel, sharing data and gradient flow. */
+TC_API tc_tensor *tc_reshape(tc_graph *g, tc_tensor *x, int32_t ndim, const int64_t *shape);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TC_OPS_H */
