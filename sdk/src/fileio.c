@@ -94,8 +94,8 @@ int tc__read_file(const char *path, size_t max_bytes, char **out, size_t *out_le
     int err = TC_OK;
 
     if (!f)
-        return tc_error_set(errno == ENOENT ? TC_ENOTFOUND : TC_EIO, "cannot open '%s': %s",
-                            path, strerror(errno));
+        return tc_error_set(errno == ENOENT ? TC_ENOTFOUND : TC_EIO, "cannot open '%s': %s", path,
+                            strerror(errno));
     for (;;) {
         size_t got;
         if (len + 4096 + 1 > cap) {
@@ -154,4 +154,16 @@ int tc__mkdir_p(const char *path)
         }
     }
     return TC_OK;
+}
+
+int tc_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    TC_ASSERT_ARG(path && (data || !len));
+    return tc__write_file_atomic(path, data, len);
+}
+
+int tc_mkdir_p(const char *path)
+{
+    TC_ASSERT_ARG(path);
+    return tc__mkdir_p(path);
 }

@@ -51,6 +51,17 @@ TC_API void tc_free(void *p);
 /** Duplicate a string with tc_malloc; NULL on allocation failure. */
 TC_API char *tc_strdup(const char *s);
 
+/**
+ * Write len bytes to path atomically: a temporary file next to it, fsync,
+ * rename over path, fsync of the directory. Readers see the old content or
+ * the new, never a mix; on failure the old file is untouched.
+ * @return TC_OK or TC_EIO (message names the path and the system error)
+ */
+TC_API int tc_write_file_atomic(const char *path, const void *data, size_t len);
+
+/** Create a directory and any missing parents (mode 0755); existing ones are fine. */
+TC_API int tc_mkdir_p(const char *path);
+
 /** The SDK version string, e.g. "0.1.0". */
 TC_API const char *tc_version(void);
 

@@ -31,7 +31,10 @@ typedef struct tc_optim_options {
 } tc_optim_options;
 
 #define TC_OPTIM_OPTIONS_VERSION 1
-#define TC_OPTIM_OPTIONS_INIT {TC_OPTIM_OPTIONS_VERSION, TC_OPTIM_ADAMW, 0.0f, 0.9f, 0.999f, 1e-8f, 0.9f, 0}
+#define TC_OPTIM_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        TC_OPTIM_OPTIONS_VERSION, TC_OPTIM_ADAMW, 0.0f, 0.9f, 0.999f, 1e-8f, 0.9f, 0               \
+    }
 
 /** Fill opts with the defaults of TC_OPTIM_OPTIONS_INIT. */
 TC_API int tc_optim_options_init(tc_optim_options *opts, unsigned int version);
@@ -68,9 +71,9 @@ TC_API int tc_optim_save(const tc_optim *o, const char *path);
 TC_API int tc_optim_load(tc_optim *o, const char *path);
 
 typedef enum tc_schedule_kind {
-    TC_SCHEDULE_CONSTANT = 0, /* lr, after an optional linear warmup */
-    TC_SCHEDULE_LINEAR = 1,   /* HF linear: warmup k/W, then (N-k)/(N-W) */
-    TC_SCHEDULE_COSINE = 2,   /* HF cosine with 0.5 cycles after warmup */
+    TC_SCHEDULE_CONSTANT = 0,  /* lr, after an optional linear warmup */
+    TC_SCHEDULE_LINEAR = 1,    /* HF linear: warmup k/W, then (N-k)/(N-W) */
+    TC_SCHEDULE_COSINE = 2,    /* HF cosine with 0.5 cycles after warmup */
     TC_SCHEDULE_ONE_CYCLE = 3, /* fastai fit_one_cycle: lr and mirrored momentum */
     TC_SCHEDULE_MAX
 } tc_schedule_kind;
@@ -88,8 +91,8 @@ typedef struct tc_schedule {
 } tc_schedule;
 
 /** Defaults: constant, no warmup, fastai one-cycle constants. */
-TC_API void tc_schedule_init(tc_schedule *s, tc_schedule_kind kind, float lr,
-                             int64_t total_steps, int64_t warmup_steps);
+TC_API void tc_schedule_init(tc_schedule *s, tc_schedule_kind kind, float lr, int64_t total_steps,
+                             int64_t warmup_steps);
 
 /**
  * The learning rate for the update that follows k updates already taken

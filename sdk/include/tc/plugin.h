@@ -39,7 +39,11 @@ extern "C" {
 #define TC_PLUGIN_ENTRY_SYMBOL "tc_plugin_entry"
 #define TC_PLUGIN_EXPORT __attribute__((visibility("default")))
 
-typedef enum tc_plugin_kind { TC_PLUGIN_DATA = 1, TC_PLUGIN_MODEL = 2, TC_PLUGIN_KIND_MAX } tc_plugin_kind;
+typedef enum tc_plugin_kind {
+    TC_PLUGIN_DATA = 1,
+    TC_PLUGIN_MODEL = 2,
+    TC_PLUGIN_KIND_MAX
+} tc_plugin_kind;
 
 /* ---- options -------------------------------------------------------------------------- */
 
@@ -53,11 +57,12 @@ typedef enum tc_option_type {
 
 /** One declared option. Bounds apply to INT and FLOAT when min <= max. */
 typedef struct tc_option_spec {
-    const char *name;          /* [a-z0-9_]+ */
+    const char *name; /* [a-z0-9_]+ */
     tc_option_type type;
-    const char *default_value; /* text form, parsed like a user value; NULL = no default (optional) */
-    const char *help;          /* one line */
-    double min, max;           /* inclusive bounds; min > max means unbounded */
+    const char
+        *default_value; /* text form, parsed like a user value; NULL = no default (optional) */
+    const char *help;   /* one line */
+    double min, max;    /* inclusive bounds; min > max means unbounded */
 } tc_option_spec;
 
 /** Validated option values for one plugin instance. */
@@ -77,7 +82,10 @@ TC_API int tc_options_is_set(const tc_options *o, const char *name);
 /* ---- the host table ------------------------------------------------------------------- */
 
 typedef enum tc_log_level {
-    TC_LOG_DEBUG = 0, TC_LOG_INFO = 1, TC_LOG_WARN = 2, TC_LOG_ERROR = 3
+    TC_LOG_DEBUG = 0,
+    TC_LOG_INFO = 1,
+    TC_LOG_WARN = 2,
+    TC_LOG_ERROR = 3
 } tc_log_level;
 
 /** Services of the running job, passed to open/create. Entries may be NULL. */
@@ -100,7 +108,10 @@ typedef struct tc_host {
 typedef enum tc_input_kind { TC_INPUT_TENSOR = 0, TC_INPUT_TEXT = 1 } tc_input_kind;
 
 typedef enum tc_split {
-    TC_SPLIT_TRAIN = 0, TC_SPLIT_VALIDATION = 1, TC_SPLIT_TEST = 2, TC_SPLIT_MAX
+    TC_SPLIT_TRAIN = 0,
+    TC_SPLIT_VALIDATION = 1,
+    TC_SPLIT_TEST = 2,
+    TC_SPLIT_MAX
 } tc_split;
 
 #define TC_DATA_MAX_LABELS 65536
@@ -108,11 +119,11 @@ typedef enum tc_split {
 /** What a dataset holds. Borrowed pointers live until close. */
 typedef struct tc_data_info {
     tc_input_kind input;
-    int32_t feature_ndim;                 /* tensor input: dimensions of one example */
-    int64_t feature_shape[TC_MAX_DIMS];   /* e.g. {28, 28} */
-    int32_t num_labels;                   /* classes, 1..TC_DATA_MAX_LABELS */
-    const char *const *label_names;       /* num_labels names, or NULL for "0", "1", ... */
-    int64_t split_size[TC_SPLIT_MAX];     /* examples per split; 0 when the split is absent */
+    int32_t feature_ndim;               /* tensor input: dimensions of one example */
+    int64_t feature_shape[TC_MAX_DIMS]; /* e.g. {28, 28} */
+    int32_t num_labels;                 /* classes, 1..TC_DATA_MAX_LABELS */
+    const char *const *label_names;     /* num_labels names, or NULL for "0", "1", ... */
+    int64_t split_size[TC_SPLIT_MAX];   /* examples per split; 0 when the split is absent */
 } tc_data_info;
 
 typedef struct tc_data_vtable {
@@ -150,8 +161,8 @@ typedef struct tc_model_vtable {
      * (HF names; TC_TENSOR_NO_DECAY on biases and norms) and initialise them
      * from init_rng.
      */
-    int (*create)(void **out, const tc_options *opts, const tc_data_info *data,
-                  tc_params *params, tc_rng *init_rng, const tc_host *host);
+    int (*create)(void **out, const tc_options *opts, const tc_data_info *data, tc_params *params,
+                  tc_rng *init_rng, const tc_host *host);
     /* Load pretrained weights from an HF-layout directory. NULL: not supported. */
     int (*load_pretrained)(void *self, const char *dir);
     /* Forward a batch to logits (B, num_labels) allocated in g. */
@@ -169,16 +180,16 @@ typedef struct tc_plugin_desc {
     uint32_t abi_minor;   /* TC_PLUGIN_ABI_MINOR */
     const char *name;     /* [a-z0-9_-]+, unique among plugins */
     const char *version;
-    const char *license;  /* SPDX identifier */
+    const char *license; /* SPDX identifier */
     const char *description;
     tc_plugin_kind kind;
     const tc_option_spec *options;
     uint32_t n_options;
-    const void *vtable;   /* const tc_data_vtable * or const tc_model_vtable *, by kind */
+    const void *vtable; /* const tc_data_vtable * or const tc_model_vtable *, by kind */
 } tc_plugin_desc;
 
 typedef const tc_plugin_desc *(*tc_plugin_entry_fn)(uint32_t host_abi_major,
-                                                     uint32_t host_abi_minor);
+                                                    uint32_t host_abi_minor);
 
 /* ---- host side: loading and validating plugins ----------------------------------------- */
 

@@ -25,18 +25,29 @@ extern "C" {
 #define TC_SAFETENSORS_MAX_DIMS 8
 
 typedef enum tc_st_dtype {
-    TC_ST_BOOL = 0, TC_ST_U8, TC_ST_I8, TC_ST_I16, TC_ST_U16, TC_ST_F16, TC_ST_BF16,
-    TC_ST_I32, TC_ST_U32, TC_ST_F32, TC_ST_F64, TC_ST_I64, TC_ST_U64,
+    TC_ST_BOOL = 0,
+    TC_ST_U8,
+    TC_ST_I8,
+    TC_ST_I16,
+    TC_ST_U16,
+    TC_ST_F16,
+    TC_ST_BF16,
+    TC_ST_I32,
+    TC_ST_U32,
+    TC_ST_F32,
+    TC_ST_F64,
+    TC_ST_I64,
+    TC_ST_U64,
     TC_ST_DTYPE_MAX
 } tc_st_dtype;
 
 /** One tensor's header entry. */
 typedef struct tc_st_tensor {
-    const char *name;                        /* borrowed from the file object */
+    const char *name; /* borrowed from the file object */
     tc_st_dtype dtype;
     int32_t ndim;
     int64_t shape[TC_SAFETENSORS_MAX_DIMS];
-    uint64_t begin, end;                     /* byte offsets in the data buffer */
+    uint64_t begin, end; /* byte offsets in the data buffer */
 } tc_st_tensor;
 
 typedef struct tc_safetensors tc_safetensors;
@@ -63,12 +74,10 @@ TC_API const char *tc_safetensors_metadata(const tc_safetensors *st, const char 
  * Read a tensor converted to f32 into dst (numel floats). F32, F16, BF16, F64
  * and the integer types convert; numel must equal the tensor's element count.
  */
-TC_API int tc_safetensors_read_f32(tc_safetensors *st, const char *name, float *dst,
-                                   int64_t numel);
+TC_API int tc_safetensors_read_f32(tc_safetensors *st, const char *name, float *dst, int64_t numel);
 
 /** Read raw little-endian bytes of a tensor into dst (end - begin bytes). */
-TC_API int tc_safetensors_read_raw(tc_safetensors *st, const char *name, void *dst,
-                                   size_t nbytes);
+TC_API int tc_safetensors_read_raw(tc_safetensors *st, const char *name, void *dst, size_t nbytes);
 
 /** Element size in bytes of a dtype, and its name ("F32"), or 0 / NULL if invalid. */
 TC_API size_t tc_st_dtype_size(tc_st_dtype dt);

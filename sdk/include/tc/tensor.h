@@ -48,16 +48,16 @@ typedef enum tc_tensor_flag {
 struct tc_node;
 
 typedef struct tc_tensor {
-    float *data;                 /* numel elements, row-major, contiguous */
-    float *grad;                 /* numel elements, or NULL when no gradient is held */
-    int64_t shape[TC_MAX_DIMS];  /* shape[0..ndim-1]; unused entries are 1 */
-    int32_t ndim;                /* 0 (scalar) .. TC_MAX_DIMS */
-    int64_t numel;               /* product of shape[0..ndim-1]; 1 for a scalar */
-    tc_dtype dtype;              /* TC_DTYPE_F32 */
-    tc_device device;            /* TC_DEVICE_CPU */
-    uint32_t flags;              /* tc_tensor_flag bits */
-    const char *name;            /* parameter name, or NULL for activations; borrowed */
-    struct tc_node *node;        /* internal: the tape node that produced this tensor */
+    float *data;                /* numel elements, row-major, contiguous */
+    float *grad;                /* numel elements, or NULL when no gradient is held */
+    int64_t shape[TC_MAX_DIMS]; /* shape[0..ndim-1]; unused entries are 1 */
+    int32_t ndim;               /* 0 (scalar) .. TC_MAX_DIMS */
+    int64_t numel;              /* product of shape[0..ndim-1]; 1 for a scalar */
+    tc_dtype dtype;             /* TC_DTYPE_F32 */
+    tc_device device;           /* TC_DEVICE_CPU */
+    uint32_t flags;             /* tc_tensor_flag bits */
+    const char *name;           /* parameter name, or NULL for activations; borrowed */
+    struct tc_node *node;       /* internal: the tape node that produced this tensor */
 } tc_tensor;
 
 /** Opaque per-step arena + tape. */

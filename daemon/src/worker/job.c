@@ -1,0 +1,243 @@
+/*
+ * job.c - turn a job spec into plugins, options and a tc_train_config.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tc/error.h>
+
+#include "job.h"
+
+typedef enum key_type {
+    K_INT,
+    K_FLOAT,
+    K_SEED,
+    K_BOOL,
+    K_SCHEDULE,
+    K_OPTIM,
+    K_METRIC,
+    K_EVAL
+} key_type;
+
+typedef struct train_key {
+    const char *name;
+    key_type type;
+    size_t offset;
+    const char *help;
+} train_key;
+
+#define CFG(field) offsetof(tc_train_config, field)
+
+static const train_key train_keys[] = {
+    {"epochs", K_INT, CFG(epochs), "number of epochs"},
+    {"batch_size", K_INT, CFG(batch_size), "examples per optimizer step"},
+    {"eval_batch_size", K_INT, CFG(eval_batch_size), "examples per evaluation batch"},
+    {"optimizer", K_OPTIM, CFG(optim.kind), "adamw or sgd"},
+    {"lr", K_FLOAT, CFG(lr), "peak learning rate"},
+    {"weight_decay", K_FLOAT, CFG(optim.weight_decay), "weight decay"},
+    {"beta1", K_FLOAT, CFG(optim.beta1), "AdamW beta1"},
+    {"beta2", K_FLOAT, CFG(optim.beta2), "AdamW beta2"},
+    {"eps", K_FLOAT, CFG(optim.eps), "AdamW epsilon"},
+    {"momentum", K_FLOAT, CFG(optim.momentum), "SGD momentum"},
+    {"nesterov", K_BOOL, CFG(optim.nesterov), "SGD Nesterov momentum"},
+    {"schedule", K_SCHEDULE, CFG(schedule), "constant, linear, cosine or one_cycle"},
+    {"warmup_ratio", K_FLOAT, CFG(warmup_ratio), "warmup as a fraction of all steps"},
+    {"warmup_steps", K_INT, CFG(warmup_steps), "warmup steps (overrides warmup_ratio)"},
+    {"max_grad_norm", K_FLOAT, CFG(max_grad_norm), "global gradient-norm clip, 0 = off"},
+    {"seed", K_SEED, CFG(seed), "seed of init, shuffle and dropout"},
+    {"val_fraction", K_FLOAT, CFG(val_fraction), "held-out fraction when no validation split"},
+    {"metric", K_METRIC, CFG(metric), "accuracy, f1 or loss"},
+    {"patience", K_INT, CFG(patience), "early stopping patience in epochs, 0 = off"},
+    {"min_delta", K_FLOAT, CFG(min_delta), "improvement that resets patience"},
+    {"eval_every", K_EVAL, 0, "when to evaluate: epoch"},
+};
+
+static int bad_value(const tcd_spec *s, const tcd_spec_entry *e, const char *want)
+{
+    char where[512];
+
+    return tc_error_set(TC_EINVAL, "%s: train.%s must be %s, got '%s'",
+                        tcd_spec_where(s, e, where, sizeof(where)), e->key, want, e->value);
+}
+
+static int set_train_key(tcd_job *job, const train_key *k, tcd_spec_entry *e)
+{
+    char *base = (char *)&job->cfg, *end;
+    long long i;
+    unsigned long long u;
+    double f;
+    int v;
+
+    errno = 0;
+    switch (k->type) {
+    case K_INT:
+        i = strtoll(e->value, &end, 10);
+        if (end == e->value || *end || errno || i < INT32_MIN || i > INT32_MAX)
+            return bad_value(&job->spec, e, "an integer");
+        if (k->offset == CFG(warmup_steps))
+            *(int64_t *)(base + k->offset) = i;
+        else
+            *(int32_t *)(base + k->offset) = (int32_t)i;
+        return 0;
+    case K_SEED:
+        u = strtoull(e->value, &end, 10);
+        if (end == e->value || *end || errno || e->value[0] == '-')
+            return bad_value(&job->spec, e, "a non-negative integer");
+        *(uint64_t *)(base + k->offset) = u;
+        return 0;
+    case K_FLOAT:
+        f = strtod(e->value, &end);
+        if (end == e->value || *end || errno || !isfinite(f))
+            return bad_value(&job->spec, e, "a number");
+        *(float *)(base + k->offset) = (float)f;
+        return 0;
+    case K_BOOL:
+        if (!strcmp(e->value, "true") || !strcmp(e->value, "yes"))
+            v = 1;
+        else if (!strcmp(e->value, "false") || !strcmp(e->value, "no"))
+            v = 0;
+        else
+            return bad_value(&job->spec, e, "true or false");
+        *(int *)(base + k->offset) = v;
+        return 0;
+    case K_SCHEDULE:
+        if ((v = tc_schedule_kind_parse(e->value)) < 0)
+            return bad_value(&job->spec, e, "one of constant, linear, cosine, one_cycle");
+        job->cfg.schedule = (tc_schedule_kind)v;
+        return 0;
+    case K_OPTIM:
+        if (!strcmp(e->value, "adamw") || !strcmp(e->value, "adam"))
+            job->cfg.optim.kind = TC_OPTIM_ADAMW;
+        else if (!strcmp(e->value, "sgd"))
+            job->cfg.optim.kind = TC_OPTIM_SGD;
+        else
+            return bad_value(&job->spec, e, "adamw or sgd");
+        return 0;
+    case K_METRIC:
+        if ((v = tc_metric_parse(e->value)) < 0)
+            return bad_value(&job->spec, e, "accuracy, f1 or loss");
+        job->cfg.metric = (tc_metric)v;
+        return 0;
+    case K_EVAL:
+        if (strcmp(e->value, "epoch"))
+            return bad_value(&job->spec, e, "'epoch'");
+        return 0;
+    }
+    return 0;
+}
+
+static int parse_train(tcd_job *job)
+{
+    size_t i, j;
+    int err;
+
+    for (i = 0; i < job->spec.n; i++) {
+        tcd_spec_entry *e = &job->spec.entries[i];
+        const train_key *k = NULL;
+        char where[512];
+        if (strcmp(e->section, "train"))
+            continue;
+        for (j = 0; j < sizeof(train_keys) / sizeof(train_keys[0]); j++)
+            if (!strcmp(train_keys[j].name, e->key))
+                k = &train_keys[j];
+        if (!k)
+            return tc_error_set(TC_EINVAL,
+                                "%s: unknown key 'train.%s'; known keys: epochs, batch_size, lr, "
+                                "optimizer, weight_decay, schedule, warmup_ratio, max_grad_norm, "
+                                "seed, metric, patience, val_fraction, ...",
+                                tcd_spec_where(&job->spec, e, where, sizeof(where)), e->key);
+        if ((err = set_train_key(job, k, e)) < 0)
+            return err;
+        e->used = 1;
+    }
+    return 0;
+}
+
+/* Load the plugin named by SECTION.plugin and validate the section's other keys as options. */
+static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
+                        tc_plugin **out_plugin, tc_options **out_opts)
+{
+    tcd_spec_entry *pe = tcd_spec_find(&job->spec, section, "plugin");
+    const char **kv = NULL;
+    char *path = NULL, where[512];
+    size_t i, n = 0;
+    int err;
+
+    if (!pe)
+        return tc_error_set(TC_EINVAL, "%s: missing '%s.plugin' (e.g. %s)", job->spec.path, section,
+                            kind == TC_PLUGIN_MODEL ? "model: {plugin: mlp}"
+                                                    : "data: {plugin: idx}");
+    pe->used = 1;
+    if ((err = tc_plugin_find(&path, pe->value, NULL)) < 0 ||
+        (err = tc_plugin_load(out_plugin, path)) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", tc_error_message());
+        tc_free(path);
+        return tc_error_set(err, "%s: %s.plugin: %s",
+                            tcd_spec_where(&job->spec, pe, where, sizeof(where)), section, msg);
+    }
+    tc_free(path);
+    if (tc_plugin_descriptor(*out_plugin)->kind != kind)
+        return tc_error_set(TC_EINVAL,
+                            "%s: plugin '%s' is a %s plugin, '%s.plugin' needs a %s "
+                            "plugin",
+                            tcd_spec_where(&job->spec, pe, where, sizeof(where)), pe->value,
+                            tc_plugin_descriptor(*out_plugin)->kind == TC_PLUGIN_MODEL ? "model"
+                                                                                       : "data",
+                            section, section);
+    if (!(kv = calloc(2 * job->spec.n + 1, sizeof(*kv))))
+        return tc_error_set(TC_ENOMEM, "out of memory");
+    for (i = 0; i < job->spec.n; i++) {
+        tcd_spec_entry *e = &job->spec.entries[i];
+        if (strcmp(e->section, section) || e == pe)
+            continue;
+        if (kind == TC_PLUGIN_MODEL && (!strcmp(e->key, "from") || !strcmp(e->key, "revision"))) {
+            e->used = 1;
+            continue;
+        }
+        kv[2 * n] = e->key;
+        kv[2 * n + 1] = e->value;
+        e->used = 1;
+        n++;
+    }
+    err = tc_options_parse(out_opts, tc_plugin_descriptor(*out_plugin), kv, n);
+    free(kv);
+    if (err < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", tc_error_message());
+        return tc_error_set(err, "%s: %s: %s", job->spec.path, section, msg);
+    }
+    return 0;
+}
+
+int tcd_job_prepare(tcd_job *job)
+{
+    tcd_spec_entry *from;
+    int err;
+
+    tc_train_config_init(&job->cfg, TC_TRAIN_CONFIG_VERSION);
+    if ((err = parse_train(job)) < 0)
+        return err;
+    if ((err = load_section(job, "data", TC_PLUGIN_DATA, &job->data_plugin, &job->data_opts)) < 0)
+        return err;
+    if ((err = load_section(job, "model", TC_PLUGIN_MODEL, &job->model_plugin, &job->model_opts)) <
+        0)
+        return err;
+    from = tcd_spec_find(&job->spec, "model", "from");
+    job->pretrained = from ? from->value : NULL;
+    tcd_spec_hash(&job->spec, job->run_id);
+    job->cfg.run_id = job->run_id;
+    return 0;
+}
+
+void tcd_job_dispose(tcd_job *job)
+{
+    tc_options_free(job->model_opts);
+    tc_options_free(job->data_opts);
+    tc_plugin_free(job->model_plugin);
+    tc_plugin_free(job->data_plugin);
+    tcd_spec_dispose(&job->spec);
+}

@@ -1,0 +1,27 @@
+/*
+ * job.h - a training job built from a spec: plugins loaded, options
+ * validated, train config filled. Everything that can be checked is checked
+ * here, before any data is read.
+ */
+#ifndef TCD_JOB_H
+#define TCD_JOB_H
+
+#include <tc/trainer.h>
+
+#include "spec.h"
+
+typedef struct tcd_job {
+    tcd_spec spec;
+    tc_plugin *model_plugin, *data_plugin;
+    tc_options *model_opts, *data_opts;
+    tc_train_config cfg;
+    const char *pretrained; /* model.from: a local HF-layout directory, or NULL */
+    char run_id[17];
+} tcd_job;
+
+/* Validate spec (already loaded, overrides applied) into job. */
+int tcd_job_prepare(tcd_job *job);
+
+void tcd_job_dispose(tcd_job *job);
+
+#endif /* TCD_JOB_H */

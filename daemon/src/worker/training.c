@@ -1,0 +1,177 @@
+/*
+ * training.c - the `run` job of tcd-worker: data, model, tc_train, outputs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "worker.h"
+
+const char *tcd_error_code_name(int code)
+{
+    switch (code) {
+    case TC_ENOMEM: return "out_of_memory";
+    case TC_EINVAL: return "invalid_argument";
+    case TC_ENOTFOUND: return "not_found";
+    case TC_EEXISTS: return "already_exists";
+    case TC_EABI: return "plugin_abi_mismatch";
+    case TC_EIO: return "io_error";
+    case TC_EFORMAT: return "malformed_data";
+    case TC_ECANCELLED: return "cancelled";
+    case TC_ERANGE: return "out_of_range";
+    case TC_EUNSUPPORTED: return "unsupported";
+    default: return "error";
+    }
+}
+
+void tcd_warn_unused(const tcd_spec *spec, void (*log)(void *, tc_log_level, const char *),
+                     void *ctx)
+{
+    size_t i;
+    char msg[1024], where[512];
+
+    for (i = 0; i < spec->n; i++) {
+        const tcd_spec_entry *e = &spec->entries[i];
+        if (e->used)
+            continue;
+        snprintf(msg, sizeof(msg), "%s: '%s.%s' is not used by 'tcd-worker run', ignoring",
+                 tcd_spec_where(spec, e, where, sizeof(where)), e->section, e->key);
+        log(ctx, TC_LOG_WARN, msg);
+    }
+}
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isnan(v))
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, v);
+}
+
+static cJSON *metrics_json(const tcd_result_info *info)
+{
+    const tc_train_result *r = &info->train;
+    cJSON *m = cJSON_CreateObject(), *secs = cJSON_CreateArray();
+    int32_t i;
+
+    add_num(m, "test_accuracy", r->test_accuracy);
+    add_num(m, "test_loss", r->test_loss);
+    add_num(m, "test_f1", r->test_f1);
+    add_num(m, "val_accuracy", r->val_accuracy);
+    add_num(m, "val_loss", r->val_loss);
+    add_num(m, "val_f1", r->val_f1);
+    cJSON_AddNumberToObject(m, "best_epoch", r->best_epoch);
+    cJSON_AddNumberToObject(m, "epochs_run", r->epochs_run);
+    cJSON_AddNumberToObject(m, "resumed_from_epoch", r->resumed_from);
+    cJSON_AddBoolToObject(m, "early_stopped", r->early_stopped);
+    cJSON_AddNumberToObject(m, "steps", (double)r->steps);
+    for (i = 0; i < r->n_epoch_seconds; i++)
+        cJSON_AddItemToArray(secs, cJSON_CreateNumber(r->epoch_seconds[i]));
+    cJSON_AddItemToObject(m, "epoch_seconds", secs);
+    return m;
+}
+
+static int write_metrics(const tcd_job *job, const tcd_result_info *info)
+{
+    cJSON *root = metrics_json(info);
+    char path[4096], *text;
+    int err;
+
+    cJSON_AddStringToObject(root, "data_fingerprint", info->fingerprint);
+    cJSON_AddStringToObject(root, "run_id", job->run_id);
+    cJSON_AddStringToObject(root, "model_plugin", tc_plugin_descriptor(job->model_plugin)->name);
+    cJSON_AddStringToObject(root, "data_plugin", tc_plugin_descriptor(job->data_plugin)->name);
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return tc_error_set(TC_ENOMEM, "out of memory");
+    snprintf(path, sizeof(path), "%s/metrics.json", info->output);
+    err = tc_write_file_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return err;
+}
+
+static int load_pretrained(tc_model *model, const char *from)
+{
+    struct stat st;
+
+    if (stat(from, &st) < 0 || !S_ISDIR(st.st_mode))
+        return tc_error_set(TC_EUNSUPPORTED,
+                            "model.from '%s' is not a local directory; pulling checkpoints from "
+                            "the Hub is not available in this build yet",
+                            from);
+    return tc_model_load_pretrained(model, from);
+}
+
+int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *host,
+                     const tc_train_callbacks *cb, tcd_result_info *info)
+{
+    tc_dataset *data = NULL;
+    tc_model *model = NULL;
+    char ckpt[4096];
+    int err;
+
+    memset(info, 0, sizeof(*info));
+    if (!(info->output = strdup(out)))
+        return tc_error_set(TC_ENOMEM, "out of memory");
+    if ((size_t)snprintf(ckpt, sizeof(ckpt), "%s/checkpoints", out) >= sizeof(ckpt))
+        return tc_error_set(TC_EINVAL, "output path too long: '%s'", out);
+    if ((err = tc_mkdir_p(out)) < 0)
+        return err;
+    if ((err = tc_dataset_open(&data, job->data_plugin, job->data_opts, host)) < 0)
+        goto out;
+    if ((err = tc_dataset_fingerprint(data, info->fingerprint, sizeof(info->fingerprint))) < 0)
+        goto out;
+    if ((err = tc_model_create(&model, job->model_plugin, job->model_opts, tc_dataset_info(data),
+                               job->cfg.seed, host)) < 0)
+        goto out;
+    if (job->pretrained && (err = load_pretrained(model, job->pretrained)) < 0)
+        goto out;
+    job->cfg.checkpoint_dir = ckpt;
+    job->cfg.resume = !fresh;
+    err = tc_train(model, data, &job->cfg, cb, &info->train);
+    if (err < 0)
+        goto out;
+    if ((err = tc_model_save(model, out)) < 0)
+        goto out;
+    err = write_metrics(job, info);
+out:
+    job->cfg.checkpoint_dir = NULL;
+    tc_model_free(model);
+    tc_dataset_free(data);
+    return err;
+}
+
+void tcd_print_result(const tcd_result_info *info, const char *state, int json)
+{
+    const tc_train_result *r = &info->train;
+
+    if (r->test_accuracy == r->test_accuracy)
+        fprintf(stderr, "%s: best epoch %d, test_accuracy %.4f, test_loss %.4f, test_f1 %.4f\n",
+                state, r->best_epoch, r->test_accuracy, r->test_loss, r->test_f1);
+    else
+        fprintf(stderr, "%s: best epoch %d\n", state, r->best_epoch);
+    if (!strcmp(state, "succeeded"))
+        fprintf(stderr, "model written to %s (model.safetensors, config.json, metrics.json)\n",
+                info->output);
+    else
+        fprintf(stderr, "run again with the same --out to resume from epoch %d\n", r->epochs_run);
+    if (json) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "type", "result");
+        cJSON_AddStringToObject(e, "state", state);
+        cJSON_AddItemToObject(e, "metrics", metrics_json(info));
+        cJSON_AddStringToObject(e, "output", info->output ? info->output : "");
+        tcd_emit(e);
+    }
+}
+
+void tcd_result_info_dispose(tcd_result_info *info)
+{
+    tc_train_result_dispose(&info->train);
+    free(info->output);
+    info->output = NULL;
+}

@@ -1,0 +1,46 @@
+/*
+ * worker.h - pieces of tcd-worker shared between its source files.
+ */
+#ifndef TCD_WORKER_H
+#define TCD_WORKER_H
+
+#include <cjson/cJSON.h>
+
+#include <tc/trainer.h>
+
+#include "job.h"
+
+/* What a finished (or cancelled) run reports. */
+typedef struct tcd_result_info {
+    tc_train_result train;
+    char *output;          /* output directory */
+    char fingerprint[128]; /* data fingerprint */
+} tcd_result_info;
+
+/* Print one NDJSON event line on stdout and free it. */
+void tcd_emit(cJSON *event);
+
+/* The stable snake_case name of a tc error code ("invalid_argument"). */
+const char *tcd_error_code_name(int code);
+
+/* Log every spec entry nobody consumed (e.g. the push section) as a warning. */
+void tcd_warn_unused(const tcd_spec *spec, void (*log)(void *, tc_log_level, const char *),
+                     void *ctx);
+
+/*
+ * Open the data, create the model, train with checkpoints under
+ * OUT/checkpoints (resuming unless fresh), then write OUT/model.safetensors,
+ * OUT/config.json and OUT/metrics.json. info is filled on TC_OK and TC_ECANCELLED.
+ */
+int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *host,
+                     const tc_train_callbacks *cb, tcd_result_info *info);
+
+/* The result: a summary on stderr, and with json the result event on stdout. */
+void tcd_print_result(const tcd_result_info *info, const char *state, int json);
+
+void tcd_result_info_dispose(tcd_result_info *info);
+
+/* tcd-worker plugins [show NAME] [--json] */
+int tcd_cmd_plugins(int argc, char **argv);
+
+#endif /* TCD_WORKER_H */

@@ -1,0 +1,59 @@
+/*
+ * trainer_internal.h - state of one tc_train() run, shared by trainer.c and
+ * checkpoint.c.
+ */
+#ifndef TC_TRAINER_INTERNAL_H
+#define TC_TRAINER_INTERNAL_H
+
+#include <tc/metrics.h>
+#include <tc/trainer.h>
+
+#include "internal.h"
+
+/* A list of example indices into one plugin split; idx NULL means 0..n-1. */
+typedef struct tc__view {
+    tc_split split;
+    int64_t *idx;
+    int64_t n;
+} tc__view;
+
+typedef struct tc__eval {
+    double loss, accuracy, f1;
+} tc__eval;
+
+typedef struct tc__run {
+    tc_model *model;
+    tc_dataset *data;
+    const tc_train_config *cfg;
+    const tc_train_callbacks *cb;
+    tc__view train, val, test;
+    int64_t *perm;        /* (train.n) epoch permutation */
+    int64_t *batch_idx;   /* (max batch) */
+    int64_t *scratch_idx; /* (max batch) */
+    float *features;      /* (max batch, F) */
+    const char **texts;   /* (max batch) */
+    int32_t *labels;      /* (max batch) */
+    int32_t *preds;       /* (max batch) */
+    tc_confusion *conf;
+    tc_graph *graph;
+    tc_optim *optim;
+    tc_schedule sched;
+    tc_rng dropout;
+    tc_params *best; /* weights of the best epoch */
+    int32_t best_epoch;
+    double best_metric;
+    tc__eval best_eval;
+    int32_t bad_epochs;
+    tc_epoch_report *history; /* (cfg->epochs) */
+    int32_t n_history;
+} tc__run;
+
+TC_INTERNAL double tc__now(void);
+TC_INTERNAL int tc__evaluate(tc__run *r, const tc__view *v, tc__eval *out);
+/* A new tc_params with the same names, shapes and flags as src, values copied. */
+TC_INTERNAL int tc__params_clone(tc_params **out, const tc_params *src);
+TC_INTERNAL int tc__checkpoint_save(tc__run *r, int32_t epoch);
+/* Restore the newest checkpoint; *out_epoch = epochs done, 0 when there is none. */
+TC_INTERNAL int tc__checkpoint_load(tc__run *r, int32_t *out_epoch);
+
+#endif /* TC_TRAINER_INTERNAL_H */
