@@ -1,126 +1,79 @@
-#!/ usr / bin / env bash
-#End - to - end checks of `tcd - worker run`: spec validation, --set, outputs,
-#the JSON result line, and crash + resume ending bitwise equal to an
-#uninterrupted run.Usage : test_run.sh TCD_WORKER SOURCE_DIR
-set - u worker = $1 src = $2 py = / usr / bin / python3 tmp =
-                                      $(mktemp - d) trap 'rm -rf "$tmp"' EXIT passed = 0 failed = 0
+#!/usr/bin/env bash
+# End-to-end checks of `tcd-worker run`: spec validation, --set, outputs,
+# the JSON result line, and crash + resume ending bitwise equal to an
+# uninterrupted run. Usage: test_run.sh TCD_WORKER SOURCE_DIR
+set -u
+worker=$1
+src=$2
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
 
-    ok()
-{
-    passed = $((passed + 1));
-    echo "ok   $1";
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2"; }
+
+# expect_fail NAME EXIT_CODE PATTERN -- command...
+expect_fail() {
+    local name=$1 code=$2 pattern=$3
+    shift 4
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -eq "$code" ] && grep -q -- "$pattern" "$tmp/err"; then
+        ok "$name"
+    else
+        echo "     exit $rc (want $code), stderr:"
+        fail "$name" "$tmp/err"
+    fi
 }
-fail()
-{
-    failed = $((failed + 1));
-    echo "FAIL $1";
-    [-n "${2:-}"] && sed 's/^/     /' "$2";
-}
 
-#expect_fail NAME EXIT_CODE PATTERN-- command...
-expect_fail()
-{
-    local name = $1 code = $2 pattern = $3 shift 4 "$@" > "$tmp/out" 2 > "$tmp/err" local rc =
-                                            $ ? if["$rc" - eq "$code"] && grep - q-- "$pattern"
-                                                                                     "$tmp/err";
-    then ok "$name" else echo "     exit $rc (want $code), stderr:" fail "$name"
-                              "$tmp/err" fi
-}
+small="--set data.limit=3000 --set train.epochs=3 --set train.batch_size=64 --set model.fc1=64 --set model.fc2=32"
+spec="$src/examples/fashion-mnist-mlp.yaml"
 
-small =
-    "--set data.limit=3000 --set train.epochs=3 --set train.batch_size=64 --set model.fc1=64 --set "
-    "model.fc2=32" spec =
-        "$src/examples/fashion-mnist-mlp.yaml"
+# --- bad specs are refused before any work, naming the key ------------------------------------
+printf 'model: {plugin: mlp}\ndata: {plugin: idx}\ntrain: {epochz: 3}\n' >"$tmp/typo.yaml"
+expect_fail "unknown train key names the key and line" 78 "typo.yaml:3: unknown key 'train.epochz'" -- \
+    "$worker" run "$tmp/typo.yaml" --out "$tmp/o1"
+[ ! -e "$tmp/o1" ] && ok "nothing written for a refused spec" || fail "nothing written for a refused spec"
 
-#-- - bad specs are refused before any work,                                                       \
-    naming the key -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
-            printf 'model: {plugin: mlp}\ndata: {plugin: idx}\ntrain: {epochz: 3}\n' >
-            "$tmp/typo.yaml" expect_fail
-            "unknown train key names the key and line" 78 "typo.yaml:3: unknown key "
-                                                          "'train.epochz'" --"$worker" run
-                                                                             "$tmp/typo.yaml" --out
-            "$tmp/o1"[!-e "$tmp/o1"] &&ok "nothing written for a refused spec" ||
-        fail "nothing written for a refused spec"
+printf 'model: {plugin: mlp, fc1: lots}\ndata: {plugin: idx}\n' >"$tmp/badopt.yaml"
+expect_fail "ill-typed plugin option names option and type" 78 "option 'fc1' of plugin 'mlp' must be an int, got 'lots'" -- \
+    "$worker" run "$tmp/badopt.yaml" --out "$tmp/o2"
 
-            printf 'model: {plugin: mlp, fc1: lots}\ndata: {plugin: idx}\n' >
-            "$tmp/badopt.yaml" expect_fail
-            "ill-typed plugin option names option and type" 78 "option 'fc1' of plugin 'mlp' must "
-                                                               "be an int, got 'lots'" --"$worke"
-                                                                                         "r" run
-                                                                                         "$tmp/"
-                                                                                         "badopt."
-                                                                                         "yam"
-                                                                                         "l" --out
-            "$tmp/o2"
+printf 'model: {plugin: mlp, fc9: 3}\ndata: {plugin: idx}\n' >"$tmp/unknownopt.yaml"
+expect_fail "unknown plugin option is refused" 78 "unknown option 'fc9' for model plugin 'mlp'" -- \
+    "$worker" run "$tmp/unknownopt.yaml" --out "$tmp/o3"
 
-            printf 'model: {plugin: mlp, fc9: 3}\ndata: {plugin: idx}\n' >
-            "$tmp/unknownopt.yaml" expect_fail "unknown plugin option is refused" 78 "unknown "
-                                                                                     "option 'fc9' "
-                                                                                     "for model "
-                                                                                     "plugin "
-                                                                                     "'mlp'" --"$wo"
-                                                                                               "rke"
-                                                                                               "r" run
-                                                                                               "$tm"
-                                                                                               "p/"
-                                                                                               "unk"
-                                                                                               "now"
-                                                                                               "nop"
-                                                                                               "t."
-                                                                                               "yam"
-                                                                                               "l" --out
-            "$tmp/o3"
+printf 'model: {plugin: nosuchmodel}\ndata: {plugin: idx}\n' >"$tmp/noplugin.yaml"
+expect_fail "missing plugin is refused" 78 "plugin 'nosuchmodel' not found" -- \
+    "$worker" run "$tmp/noplugin.yaml" --out "$tmp/o4"
 
-            printf 'model: {plugin: nosuchmodel}\ndata: {plugin: idx}\n' >
-            "$tmp/noplugin.yaml" expect_fail
-            "missing plugin is refused" 78 "plugin 'nosuchmodel' not found" --"$worker" run
-                                                                              "$tmp/"
-                                                                              "noplugin.yaml" --out
-            "$tmp/o4"
+printf 'model: {plugin: idx}\ndata: {plugin: idx}\n' >"$tmp/kind.yaml"
+expect_fail "data plugin as model is refused" 78 "needs a model plugin" -- \
+    "$worker" run "$tmp/kind.yaml" --out "$tmp/o5"
 
-            printf 'model: {plugin: idx}\ndata: {plugin: idx}\n' >
-            "$tmp/kind.yaml" expect_fail
-            "data plugin as model is refused" 78 "needs a model plugin" --"$worker" run
-                                                                          "$tmp/kind.yaml" --out
-            "$tmp/o5"
+printf 'model: [1, 2\n' >"$tmp/yaml.yaml"
+expect_fail "malformed YAML gives file:line" 78 "yaml.yaml:" -- "$worker" run "$tmp/yaml.yaml" --out "$tmp/o6"
 
-            printf 'model: [1, 2\n' >
-            "$tmp/yaml.yaml" expect_fail
-            "malformed YAML gives file:line" 78 "yaml.yaml:" --"$worker" run "$tmp/yaml.yaml" --out
-            "$tmp/o6"
+expect_fail "bad --set value names the key" 78 "train.epochs must be an integer, got 'three'" -- \
+    "$worker" run "$spec" --set train.epochs=three --out "$tmp/o7"
+expect_fail "bad --set syntax" 78 "--set wants section.key=value" -- \
+    "$worker" run "$spec" --set epochs --out "$tmp/o8"
+expect_fail "out-of-bounds option" 78 "option 'dropout' of plugin 'mlp' must be a float in" -- \
+    "$worker" run "$spec" --set model.dropout=1.5 --out "$tmp/o9"
+expect_fail "missing spec file" 78 "cannot open job spec" -- "$worker" run "$tmp/none.yaml" --out "$tmp/o10"
+expect_fail "usage error" 2 "usage" -- "$worker" run
+expect_fail "normalize value checked by the plugin" 1 "normalize" -- \
+    "$worker" run "$spec" $small --set data.normalize=weird --out "$tmp/o11"
 
-            expect_fail "bad --set value names the key" 78 "train.epochs must be an integer, got "
-                                                           "'three'" --"$worker" run
-                                                                       "$spec" --set train.epochs =
-            three-- out
-            "$tmp/o7" expect_fail
-            "bad --set syntax" 78 "--set wants section.key=value" --"$worker" run
-                                                                    "$spec" --set epochs-- out
-            "$tmp/o8" expect_fail "out-of-bounds option" 78 "option 'dropout' of plugin 'mlp' must "
-                                                            "be a float in" --"$worker" run
-                                                                              "$spec" --set model
-                                                                                  .dropout =
-                1.5 --out "$tmp/o9" expect_fail
-                          "missing spec file" 78 "cannot open job spec" --"$worker" run
-                                                                          "$tmp/none.yaml" --out
-                "$tmp/o10" expect_fail "usage error" 2 "usage" --"$worker" run
-                    expect_fail "normalize value checked by the plugin" 1 "normalize" --"$worke"
-                                                                                        "r" run
-                                                                                        "$spe"
-                                                                                        "c" $small-- set
-                                                                                            data.normalize =
-                    weird-- out "$tmp/o11"
-
-#-- - a small run : outputs and                                                                    \
-    the JSON result -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
-                    if "$worker" run "$spec" $small-- out
-                    "$tmp/a" --json > "$tmp/a.json" 2 > "$tmp/a.err"; then
+# --- a small run: outputs and the JSON result ---------------------------------------------------
+if "$worker" run "$spec" $small --out "$tmp/a" --json >"$tmp/a.json" 2>"$tmp/a.err"; then
     ok "small run succeeds"
 else
     fail "small run succeeds" "$tmp/a.err"
 fi
-for f in model.safetensors config.json metrics.json;
-do
+for f in model.safetensors config.json metrics.json; do
     [ -s "$tmp/a/$f" ] && ok "output has $f" || fail "output has $f"
 done
 if tail -n 1 "$tmp/a.json" | $py -c '
@@ -148,17 +101,16 @@ assert c["num_labels"] == 10 and c["model_type"] == "tc-mlp", c
 assert c["id2label"]["9"] == "Ankle boot", c
 ' "$tmp/a/config.json" 2>"$tmp/py.err"; then ok "config.json"; else fail "config.json" "$tmp/py.err"; fi
 
-#Same seed, fresh run : bitwise the same weights(determinism).
+# Same seed, fresh run: bitwise the same weights (determinism).
 "$worker" run "$spec" $small --out "$tmp/b" --fresh >/dev/null 2>"$tmp/b.err"
 cmp -s "$tmp/a/model.safetensors" "$tmp/b/model.safetensors" && ok "same seed, same weights" \
     || fail "same seed, same weights" "$tmp/b.err"
-#Another seed : different weights.
+# Another seed: different weights.
 "$worker" run "$spec" $small --set train.seed=7 --out "$tmp/s7" >/dev/null 2>&1
 cmp -s "$tmp/a/model.safetensors" "$tmp/s7/model.safetensors" && fail "other seed, other weights" \
     || ok "other seed, other weights"
 
-#-- - crash during epoch 2,                                                                        \
-    then resume : bitwise equal to the uninterrupted run -- -- -- -- -- -- -- -- -- -
+# --- crash during epoch 2, then resume: bitwise equal to the uninterrupted run -------------------
 TCD_WORKER_CRASH_AT=2:20 "$worker" run "$spec" $small --out "$tmp/c" >/dev/null 2>"$tmp/c1.err"
 rc=$?
 [ "$rc" -eq 137 ] && ok "worker killed during epoch 2" || fail "worker killed during epoch 2 (exit $rc)" "$tmp/c1.err"
@@ -171,27 +123,21 @@ grep -q "resuming from the checkpoint of epoch 1" "$tmp/c2.err" && ok "resumes f
 cmp -s "$tmp/a/model.safetensors" "$tmp/c/model.safetensors" && ok "resumed weights bitwise equal" \
     || fail "resumed weights bitwise equal" "$tmp/c2.err"
 
-#A different spec must not resume someone else 's checkpoint.
+# A different spec must not resume someone else's checkpoint.
 TCD_WORKER_CRASH_AT=2:1 "$worker" run "$spec" $small --out "$tmp/d" >/dev/null 2>&1
 expect_fail "checkpoint of another spec is refused" 1 "different job spec" -- \
     "$worker" run "$spec" $small --set train.lr=0.01 --out "$tmp/d"
 
-#SIGTERM : cancelled with exit 3, resumable.
+# SIGTERM: cancelled with exit 3, resumable.
 "$worker" run "$spec" --set data.limit=20000 --set train.epochs=3 --out "$tmp/e" >/dev/null 2>"$tmp/e.err" &
 pid=$!
-for _ in $(seq 1 200);
-do
-    grep - q "epoch 1/3"
-             "$tmp/e.err" 2 >
-        / dev / null &&break;
-sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "epoch 1/3" "$tmp/e.err" 2>/dev/null && break; sleep 0.1; done
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
 [ "$rc" -eq 3 ] && ok "SIGTERM cancels with exit 3" || fail "SIGTERM cancels with exit 3 (exit $rc)" "$tmp/e.err"
 
-#-- -                                                                                              \
-    plugins listing -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+# --- plugins listing -------------------------------------------------------------------------
 "$worker" plugins --json >"$tmp/p.json" 2>"$tmp/p.err"
 if $py -c '
 import json, sys
