@@ -114,7 +114,7 @@ cmp -s "$tmp/a/model.safetensors" "$tmp/s7/model.safetensors" && fail "other see
 TCD_WORKER_CRASH_AT=2:20 "$worker" run "$spec" $small --out "$tmp/c" >/dev/null 2>"$tmp/c1.err"
 rc=$?
 [ "$rc" -eq 137 ] && ok "worker killed during epoch 2" || fail "worker killed during epoch 2 (exit $rc)" "$tmp/c1.err"
-grep -q '"epoch": *1' "$tmp/c/checkpoints/state.json" 2>/dev/null && ok "epoch-1 checkpoint on disk" \
+grep -Eq '"epoch":[[:space:]]*1,' "$tmp/c/checkpoints/state.json" 2>/dev/null && ok "epoch-1 checkpoint on disk" \
     || fail "epoch-1 checkpoint on disk"
 [ ! -e "$tmp/c/model.safetensors" ] && ok "no final model after the crash" || fail "no final model after the crash"
 "$worker" run "$spec" $small --out "$tmp/c" >/dev/null 2>"$tmp/c2.err"
