@@ -71,7 +71,9 @@ static int tc_test_failed_checks;
         }                                                                                          \
     } while (0)
 
+/* clang-format off */
 #define TC_TEST(fn) {#fn, fn}
+/* clang-format on */
 
 #define TC_TEST_MAIN(list)                                                                         \
     int main(int argc, char **argv)                                                                \

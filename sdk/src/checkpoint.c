@@ -324,8 +324,8 @@ int tc__checkpoint_load(tc__run *r, int32_t *out_epoch)
     }
     if (r->cfg->run_id && cJSON_IsString(rid) && strcmp(rid->valuestring, r->cfg->run_id)) {
         err = tc_error_set(TC_EINVAL,
-                           "the checkpoint in '%s' belongs to a different job spec; use another "
-                           "output directory or remove it to start over",
+                           "the checkpoint in '%s' belongs to a different job spec; rerun with "
+                           "--fresh to start over, or use another output directory",
                            root);
         goto out;
     }

@@ -62,6 +62,14 @@ TC_API int tc_write_file_atomic(const char *path, const void *data, size_t len);
 /** Create a directory and any missing parents (mode 0755); existing ones are fine. */
 TC_API int tc_mkdir_p(const char *path);
 
+/**
+ * The BLAS in use, e.g. "OpenBLAS SkylakeX, 2 threads". libtc loads OpenBLAS
+ * at first use and, unless $OPENBLAS_CORETYPE is set, picks its kernel set
+ * from the CPU's features (AVX-512: SkylakeX, AVX2+FMA: Haswell).
+ * $TC_OPENBLAS_LIBRARY names another library file. Borrowed, static.
+ */
+TC_API const char *tc_blas_backend(void);
+
 /** The SDK version string, e.g. "0.1.0". */
 TC_API const char *tc_version(void);
 

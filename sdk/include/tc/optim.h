@@ -62,8 +62,9 @@ TC_API int tc_optim_step(tc_optim *o, float lr, float beta1);
 TC_API int64_t tc_optim_steps(const tc_optim *o);
 
 /**
- * Save the optimizer state (moments by parameter name, the step count and
- * kind in metadata) to a safetensors file, atomically.
+ * Save the optimizer state to a safetensors file, atomically: AdamW moments
+ * as "<param>.exp_avg" and "<param>.exp_avg_sq", SGD momentum as
+ * "<param>.momentum_buffer" (torch's state names), metadata "kind" and "step".
  */
 TC_API int tc_optim_save(const tc_optim *o, const char *path);
 
@@ -90,7 +91,11 @@ typedef struct tc_schedule {
     float mom_min;        /* one-cycle: beta1 at the peak (0.85) */
 } tc_schedule;
 
-/** Defaults: constant, no warmup, fastai one-cycle constants. */
+/**
+ * Set kind, lr, N and W; the one-cycle fields get fastai's defaults (div 25,
+ * div_final 1e5, pct_start 0.25, beta1 0.95 -> 0.85 -> 0.95). One-cycle ignores
+ * warmup_steps and holds its final values past N; cosine past N follows HF.
+ */
 TC_API void tc_schedule_init(tc_schedule *s, tc_schedule_kind kind, float lr, int64_t total_steps,
                              int64_t warmup_steps);
 

@@ -61,8 +61,8 @@ TC_API void tc_params_zero_grad(tc_params *p);
 
 /**
  * Global L2 norm of all gradients, computed in double in a fixed order.
- * If max_norm > 0 and the norm exceeds it, scales every gradient by
- * max_norm / (norm + 1e-6) exactly as torch.nn.utils.clip_grad_norm_.
+ * If max_norm > 0, scales every gradient by max_norm / (norm + 1e-6) when
+ * that factor is below 1, exactly as torch.nn.utils.clip_grad_norm_.
  * @return the norm before clipping
  */
 TC_API double tc_params_clip_grad_norm(tc_params *p, double max_norm);
@@ -83,7 +83,8 @@ TC_API int tc_params_save(const tc_params *p, const char *path, const char *cons
  * shape unless allow_missing is set (missing ones are left as they are);
  * tensors in the file that are not parameters are ignored.
  * @return TC_OK, TC_ENOTFOUND naming the first missing tensor, TC_EINVAL on a
- *         shape mismatch (naming both shapes), TC_EFORMAT for a malformed file
+ *         shape mismatch (naming both shapes) or a tensor that is not F32, F16
+ *         or BF16, TC_EFORMAT for a malformed file; on error nothing is changed
  */
 TC_API int tc_params_load(tc_params *p, const char *path, int allow_missing);
 

@@ -122,8 +122,9 @@ typedef struct tc_data_info {
     int32_t feature_ndim;               /* tensor input: dimensions of one example */
     int64_t feature_shape[TC_MAX_DIMS]; /* e.g. {28, 28} */
     int32_t num_labels;                 /* classes, 1..TC_DATA_MAX_LABELS */
-    const char *const *label_names;     /* num_labels names, or NULL for "0", "1", ... */
-    int64_t split_size[TC_SPLIT_MAX];   /* examples per split; 0 when the split is absent */
+    /* num_labels names, or NULL for "0", "1", ...; valid until close, so models copy them */
+    const char *const *label_names;
+    int64_t split_size[TC_SPLIT_MAX]; /* examples per split; 0 when the split is absent */
 } tc_data_info;
 
 typedef struct tc_data_vtable {

@@ -7,6 +7,8 @@
  * matches data_offsets without overflow, and offsets that tile the data buffer
  * exactly (no holes, no overlap, no trailing bytes). Any violation is
  * TC_EFORMAT with a message naming the file and, where there is one, the tensor.
+ * Dtypes the format defines but we do not read (F8_*, F6_*, F4, C64) and
+ * more than TC_SAFETENSORS_MAX_DIMS dimensions are TC_EUNSUPPORTED.
  *
  * The writer follows the reference library byte for byte: tensors ordered by
  * descending dtype alignment then name, compact JSON with __metadata__ first,
@@ -24,6 +26,10 @@ extern "C" {
 #define TC_SAFETENSORS_MAX_HEADER ((uint64_t)100000000)
 #define TC_SAFETENSORS_MAX_DIMS 8
 
+/*
+ * The order matches the reference library's Dtype enum, which decides the
+ * write order among dtypes of one size: never reorder, only append.
+ */
 typedef enum tc_st_dtype {
     TC_ST_BOOL = 0,
     TC_ST_U8,
