@@ -128,6 +128,27 @@ TCD_WORKER_CRASH_AT=2:1 "$worker" run "$spec" $small --out "$tmp/d" >/dev/null 2
 expect_fail "checkpoint of another spec is refused" 1 "different job spec" -- \
     "$worker" run "$spec" $small --set train.lr=0.01 --out "$tmp/d"
 
+# Damaged checkpoints are refused with a clear error, never a crash.
+TCD_WORKER_CRASH_AT=2:1 "$worker" run "$spec" $small --out "$tmp/f" >/dev/null 2>&1
+cp -r "$tmp/f/checkpoints" "$tmp/f.good"
+printf '{"epoch": 1, "dir": ' >"$tmp/f/checkpoints/state.json"
+expect_fail "truncated state.json" 1 "checkpoint state .* is damaged" -- "$worker" run "$spec" $small --out "$tmp/f"
+printf '{"epoch": 1, "dir": "../../etc", "run_id": ""}' >"$tmp/f/checkpoints/state.json"
+expect_fail "state.json pointing outside" 1 "is damaged" -- "$worker" run "$spec" $small --out "$tmp/f"
+printf '{"epoch": 99999999, "dir": "epoch-0001"}' >"$tmp/f/checkpoints/state.json"
+expect_fail "state.json with a bad epoch" 1 "is damaged" -- "$worker" run "$spec" $small --out "$tmp/f"
+rm -rf "$tmp/f/checkpoints" && cp -r "$tmp/f.good" "$tmp/f/checkpoints"
+printf '{"version": 1, "epoch": 1' >"$tmp/f/checkpoints/epoch-0001/trainer.json"
+expect_fail "truncated trainer.json" 1 "trainer.json' is damaged" -- "$worker" run "$spec" $small --out "$tmp/f"
+rm -rf "$tmp/f/checkpoints" && cp -r "$tmp/f.good" "$tmp/f/checkpoints"
+head -c 100 "$tmp/f.good/epoch-0001/model.safetensors" >"$tmp/f/checkpoints/epoch-0001/model.safetensors"
+expect_fail "truncated checkpoint weights" 1 "model.safetensors" -- "$worker" run "$spec" $small --out "$tmp/f"
+rm -rf "$tmp/f/checkpoints" && cp -r "$tmp/f.good" "$tmp/f/checkpoints"
+"$worker" run "$spec" $small --out "$tmp/f" >/dev/null 2>"$tmp/f.err" && ok "intact checkpoint resumes after repair" \
+    || fail "intact checkpoint resumes after repair" "$tmp/f.err"
+"$worker" run "$spec" $small --out "$tmp/f" --fresh >/dev/null 2>"$tmp/f.err" && ! grep -q resuming "$tmp/f.err" \
+    && ok "--fresh ignores the checkpoint" || fail "--fresh ignores the checkpoint" "$tmp/f.err"
+
 # SIGTERM: cancelled with exit 3, resumable.
 "$worker" run "$spec" --set data.limit=20000 --set train.epochs=3 --out "$tmp/e" >/dev/null 2>"$tmp/e.err" &
 pid=$!
