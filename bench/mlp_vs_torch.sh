@@ -36,7 +36,15 @@ echo "== tcd-worker: $epochs epoch(s) of $spec" >&2
     die "tcd-worker failed (exit $?)"
 tail -n 1 "$tmp/tcd.out" >"$tmp/tcd.json"
 
-echo "== PyTorch: $epochs epoch(s) of bench/mlp_torch.py" >&2
+# Debian's torch does its matmuls in the same OpenBLAS (BLAS_INFO=generic).
+# libtc picks OpenBLAS's kernel set for the CPU (some CPUs are misdetected as
+# Prescott, 8x slower); give torch the same one so the comparison is fair.
+blas=$("$worker" --version | sed -n 's/^blas: //p')
+core=$(printf '%s\n' "$blas" | sed -n 's/^OpenBLAS \([A-Za-z0-9]*\),.*/\1/p')
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -n "$core" ]; then
+    export OPENBLAS_CORETYPE=$core
+fi
+echo "== PyTorch: $epochs epoch(s) of bench/mlp_torch.py (tcd blas: $blas; torch OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})" >&2
 "$python" "$root/bench/mlp_torch.py" --epochs "$epochs" --json >"$tmp/torch.json" ||
     die "bench/mlp_torch.py failed (exit $?)"
 

@@ -360,8 +360,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("tcd-worker %s (plugin ABI %d.%d)\n", tc_version(), TC_PLUGIN_ABI_MAJOR,
-               TC_PLUGIN_ABI_MINOR);
+        printf("tcd-worker %s (plugin ABI %d.%d)\nblas: %s\n", tc_version(), TC_PLUGIN_ABI_MAJOR,
+               TC_PLUGIN_ABI_MINOR, tc_blas_backend());
         return 0;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
