@@ -51,7 +51,8 @@ int tc__write_chunks_atomic(const char *path, const void *const *chunks, const s
         return tc_error_set(TC_EINVAL, "path too long: '%s'", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return tc_error_set(TC_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+        return tc_error_set(errno == ENOENT ? TC_ENOTFOUND : TC_EIO, "cannot create '%s': %s", tmp,
+                            strerror(errno));
     for (i = 0; i < n; i++) {
         if (write_all(fd, chunks[i], lens[i]) < 0) {
             err = tc_error_set(TC_EIO, "cannot write '%s': %s", tmp, strerror(errno));

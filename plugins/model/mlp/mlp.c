@@ -18,7 +18,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,59 +49,6 @@ static const tc_option_spec mlp_options[] = {
 };
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Write text to path atomically: path.tmp, fsync, rename, fsync of the directory. */
-static int write_file_atomic(const char *dir, const char *name, const char *text)
-{
-    char path[MLP_PATH_MAX], tmp[MLP_PATH_MAX];
-    int fd = -1, dfd, err = TC_OK;
-
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
-        (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-        return tc_error_set(TC_EINVAL, "path too long: '%s/%s'", dir, name);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-        return tc_error_set(errno == ENOENT ? TC_ENOTFOUND : TC_EIO, "cannot create '%s': %s", tmp,
-                            strerror(errno));
-    if (write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-        err = tc_error_set(TC_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        err = tc_error_set(TC_EIO, "cannot close '%s': %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        err = tc_error_set(TC_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (err < 0)
-        unlink(tmp);
-    return err;
-}
 
 static void free_names(char **names, int32_t n)
 {
@@ -432,6 +378,7 @@ static int mlp_save(void *self, const char *dir)
     mlp *m = self;
     cJSON *root = NULL;
     textbuf text = {NULL, 0, 0, 0};
+    char path[MLP_PATH_MAX];
     int err = TC_OK;
 
     TC_ASSERT_ARG(m && dir);
@@ -443,7 +390,11 @@ static int mlp_save(void *self, const char *dir)
         err = tc_error_set(TC_ENOMEM, "out of memory building config.json");
         goto out;
     }
-    err = write_file_atomic(dir, "config.json", text.p);
+    if ((size_t)snprintf(path, sizeof(path), "%s/config.json", dir) >= sizeof(path)) {
+        err = tc_error_set(TC_EINVAL, "path too long: '%s/config.json'", dir);
+        goto out;
+    }
+    err = tc_write_file_atomic(path, text.p, text.len);
 out:
     tc_free(text.p);
     cJSON_Delete(root);

@@ -55,7 +55,8 @@ TC_API char *tc_strdup(const char *s);
  * Write len bytes to path atomically: a temporary file next to it, fsync,
  * rename over path, fsync of the directory. Readers see the old content or
  * the new, never a mix; on failure the old file is untouched.
- * @return TC_OK or TC_EIO (message names the path and the system error)
+ * @return TC_OK, TC_ENOTFOUND when the directory does not exist, or TC_EIO
+ *         (the message names the path and the system error)
  */
 TC_API int tc_write_file_atomic(const char *path, const void *data, size_t len);
 
