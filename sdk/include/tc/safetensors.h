@@ -101,7 +101,8 @@ typedef struct tc_st_entry {
 /**
  * Write a file atomically (path.tmp + fsync + rename).
  * @param meta NULL or a NULL-terminated list "key", "value", ... for __metadata__
- * @return TC_OK, TC_EINVAL (duplicate or empty name, bad shape), TC_EIO
+ * @return TC_OK, TC_EINVAL (duplicate or empty name, bad shape), TC_ENOTFOUND
+ *         (no such directory), TC_EIO
  */
 TC_API int tc_safetensors_write(const char *path, const tc_st_entry *entries, size_t n,
                                 const char *const *meta);
