@@ -67,6 +67,13 @@ expect_fail "usage error" 2 "usage" -- "$worker" run
 expect_fail "normalize value checked by the plugin" 1 "normalize" -- \
     "$worker" run "$spec" $small --set data.normalize=weird --out "$tmp/o11"
 
+# --- check validates without running ------------------------------------------------------------
+"$worker" check "$spec" --set train.epochs=2 >"$tmp/check.out" 2>&1 && grep -q ": ok" "$tmp/check.out" \
+    && ok "check accepts a good spec" || fail "check accepts a good spec" "$tmp/check.out"
+expect_fail "check refuses a bad spec with 78" 78 "unknown key 'train.epochz'" -- "$worker" check "$tmp/typo.yaml"
+"$worker" check "$tmp/typo.yaml" --json >"$tmp/check.json" 2>/dev/null
+grep -q '"ok":false' "$tmp/check.json" && ok "check --json reports the error" || fail "check --json reports the error" "$tmp/check.json"
+
 # --- a small run: outputs and the JSON result ---------------------------------------------------
 if "$worker" run "$spec" $small --out "$tmp/a" --json >"$tmp/a.json" 2>"$tmp/a.err"; then
     ok "small run succeeds"

@@ -2,6 +2,7 @@
  * tcd-worker - runs exactly one job in the foreground and exits.
  *
  *   tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] [--json] [--fresh]
+ *   tcd-worker check SPEC.yaml [--set section.key=value]... [--json]
  *   tcd-worker plugins [--json]
  *   tcd-worker plugins show NAME|PATH [--json]
  *   tcd-worker --version
@@ -45,6 +46,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] "
                "[--json] [--fresh]\n"
+               "       tcd-worker check SPEC.yaml [--set section.key=value]... [--json]\n"
                "       tcd-worker plugins [--json]\n"
                "       tcd-worker plugins show NAME|PATH [--json]\n"
                "       tcd-worker --version\n");
@@ -344,6 +346,50 @@ out:
     return rc;
 }
 
+/* Validate a spec (plugins found and loaded, options and train keys typed) without running it. */
+static int cmd_check(int argc, char **argv)
+{
+    run_args a;
+    tcd_job job;
+    int i, err, rc = 0;
+
+    if (parse_run_args(argc, argv, &a) < 0 || a.out || a.fresh) {
+        usage(stderr);
+        free(a.sets);
+        return EXIT_USAGE;
+    }
+    memset(&job, 0, sizeof(job));
+    if ((err = tcd_spec_load(&job.spec, a.spec_path)) < 0)
+        goto out;
+    for (i = 0; i < a.n_sets; i++)
+        if ((err = tcd_spec_set(&job.spec, a.sets[i])) < 0)
+            goto out;
+    err = tcd_job_prepare(&job);
+out:
+    if (err < 0) {
+        fprintf(stderr, "tcd-worker: %s\n", tc_error_message());
+        rc = EXIT_CONFIG;
+    }
+    if (a.json) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddBoolToObject(e, "ok", err >= 0);
+        if (err < 0) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "code", tcd_error_code_name(err));
+            cJSON_AddStringToObject(o, "message", tc_error_message());
+            cJSON_AddItemToObject(e, "error", o);
+        } else {
+            cJSON_AddStringToObject(e, "run_id", job.run_id);
+        }
+        tcd_emit(e);
+    } else if (err >= 0) {
+        printf("%s: ok\n", a.spec_path);
+    }
+    tcd_job_dispose(&job);
+    free(a.sets);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct sigaction sa;
@@ -370,6 +416,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins"))
         return tcd_cmd_plugins(argc - 2, argv + 2);
     fprintf(stderr, "tcd-worker: unknown command '%s'\n", argv[1]);
