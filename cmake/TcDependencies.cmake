@@ -6,7 +6,7 @@ pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET libgit2)
-pkg_check_modules(MHD IMPORTED_TARGET libmicrohttpd)
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 find_package(ZLIB REQUIRED)
 set_package_properties(OpenMP PROPERTIES TYPE RECOMMENDED PURPOSE "multi-threaded CPU kernels")
 
