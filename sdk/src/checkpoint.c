@@ -129,7 +129,7 @@ static int write_json(const char *path, cJSON *root)
     return err;
 }
 
-static int write_trainer_json(const tc__run *r, const char *path, int32_t epoch)
+static int write_trainer_json(const tc__run *r, const char *path, int32_t epoch, int partial)
 {
     cJSON *o = cJSON_CreateObject(), *rng = cJSON_CreateObject();
     char buf[32];
@@ -147,14 +147,25 @@ static int write_trainer_json(const tc__run *r, const char *path, int32_t epoch)
     cJSON_AddNumberToObject(o, "best_metric", r->best_metric);
     cJSON_AddItemToObject(o, "best_eval", eval_json(&r->best_eval));
     cJSON_AddNumberToObject(o, "bad_epochs", r->bad_epochs);
+    if (partial) {
+        cJSON *pos = cJSON_CreateObject();
+        cJSON_AddNumberToObject(pos, "epoch", r->cur.epoch);
+        cJSON_AddNumberToObject(pos, "batch", (double)r->cur.batch);
+        cJSON_AddNumberToObject(pos, "loss_sum", r->cur.loss_sum);
+        cJSON_AddNumberToObject(pos, "counted", (double)r->cur.counted);
+        cJSON_AddNumberToObject(pos, "lr", r->cur.lr);
+        cJSON_AddItemToObject(o, "partial", pos);
+    } else {
+        cJSON_AddNullToObject(o, "partial");
+    }
     cJSON_AddItemToObject(o, "history", history_json(r));
     return write_json(path, o);
 }
 
-int tc__checkpoint_save(tc__run *r, int32_t epoch)
+int tc__checkpoint_save(tc__run *r, int32_t epoch, int partial)
 {
     const char *root = r->cfg->checkpoint_dir;
-    char name[32], tmp[4096], fin[4096], file[4096];
+    char name[64], tmp[4096], fin[4096], file[4096];
     DIR *d;
     struct dirent *e;
     cJSON *state;
@@ -162,7 +173,11 @@ int tc__checkpoint_save(tc__run *r, int32_t epoch)
 
     if ((err = tc__mkdir_p(root)) < 0)
         return err;
-    snprintf(name, sizeof(name), "epoch-%04d", epoch);
+    if (partial)
+        snprintf(name, sizeof(name), "epoch-%04d-batch-%06lld", r->cur.epoch,
+                 (long long)r->cur.batch);
+    else
+        snprintf(name, sizeof(name), "epoch-%04d", epoch);
     if ((err = path_join(fin, sizeof(fin), root, name)) < 0)
         return err;
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", fin) >= sizeof(tmp))
@@ -180,7 +195,7 @@ int tc__checkpoint_save(tc__run *r, int32_t epoch)
         (err = tc_optim_save(r->optim, file)) < 0)
         return err;
     if ((err = path_join(file, sizeof(file), tmp, "trainer.json")) < 0 ||
-        (err = write_trainer_json(r, file, epoch)) < 0)
+        (err = write_trainer_json(r, file, epoch, partial)) < 0)
         return err;
     remove_dir(fin);
     if (rename(tmp, fin) < 0)
@@ -254,7 +269,7 @@ static int load_history(tc__run *r, const cJSON *arr, int32_t epoch)
 static int restore(tc__run *r, const char *dir, const char *tj, int32_t epoch)
 {
     cJSON *root = NULL;
-    const cJSON *rng, *be;
+    const cJSON *rng, *be, *pos;
     char *text = NULL, file[4096];
     size_t len;
     int err;
@@ -280,6 +295,21 @@ static int restore(tc__run *r, const char *dir, const char *tj, int32_t epoch)
     r->best_eval.accuracy = json_num(be, "accuracy");
     r->best_eval.f1 = json_num(be, "f1");
     load_history(r, cJSON_GetObjectItemCaseSensitive(root, "history"), epoch);
+    memset(&r->cur, 0, sizeof(r->cur));
+    pos = cJSON_GetObjectItemCaseSensitive(root, "partial");
+    if (cJSON_IsObject(pos)) {
+        double pe = json_num(pos, "epoch"), pb = json_num(pos, "batch");
+        double pc = json_num(pos, "counted");
+        if (pe != (double)(epoch + 1) || !(pb >= 0 && pb <= 1e15) || !(pc >= 0 && pc <= 1e15)) {
+            err = tc_error_set(TC_EFORMAT, "checkpoint file '%s' has a bad position", tj);
+            goto out;
+        }
+        r->cur.epoch = epoch + 1;
+        r->cur.batch = (int64_t)pb;
+        r->cur.counted = (int64_t)pc;
+        r->cur.loss_sum = json_num(pos, "loss_sum");
+        r->cur.lr = json_num(pos, "lr");
+    }
     if ((err = path_join(file, sizeof(file), dir, "model.safetensors")) < 0 ||
         (err = tc_params_load(tc_model_params(r->model), file, 0)) < 0)
         goto out;
@@ -317,7 +347,7 @@ int tc__checkpoint_load(tc__run *r, int32_t *out_epoch)
     rid = cJSON_GetObjectItemCaseSensitive(state, "run_id");
     ep = json_num(state, "epoch");
     if (!state || !cJSON_IsString(dn) || strncmp(dn->valuestring, "epoch-", 6) ||
-        strchr(dn->valuestring, '/') || !(ep >= 1 && ep <= TC_TRAIN_MAX_EPOCHS)) {
+        strchr(dn->valuestring, '/') || !(ep >= 0 && ep <= TC_TRAIN_MAX_EPOCHS)) {
         err = tc_error_set(
             TC_EFORMAT, "checkpoint state '%s' is damaged; remove '%s' to start over", file, root);
         goto out;

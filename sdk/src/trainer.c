@@ -239,19 +239,26 @@ static void progress(tc__run *r, int32_t epoch, int64_t done, int64_t total, dou
         r->cb->on_progress(r->cb->ctx, epoch, done, total, loss);
 }
 
-static int train_epoch(tc__run *r, int32_t epoch, double *out_loss, double *out_lr)
+/*
+ * Train epoch `epoch` from batch r->cur.batch on (0 unless resuming inside
+ * it), keeping r->cur up to date so a cancel can checkpoint the position.
+ */
+static int train_epoch(tc__run *r, int32_t epoch)
 {
     const tc_train_config *c = r->cfg;
-    int64_t n = r->train.n, bs = c->batch_size, nb = (n + bs - 1) / bs, b, counted = 0;
+    int64_t n = r->train.n, bs = c->batch_size, nb = (n + bs - 1) / bs, b;
     tc_params *params = tc_model_params(r->model);
-    double loss_sum = 0.0;
     tc_rng rng;
     int err = TC_OK;
 
+    if (r->cur.epoch != epoch) {
+        memset(&r->cur, 0, sizeof(r->cur));
+        r->cur.epoch = epoch;
+    }
     /* The epoch's order depends only on (seed, epoch): resume needs no shuffle state. */
     tc_rng_init(&rng, c->seed, ((uint64_t)TC_RNG_STREAM_SHUFFLE << 32) | (uint32_t)epoch);
     tc_rng_permutation(&rng, r->perm, n);
-    for (b = 0; b < nb; b++) {
+    for (b = r->cur.batch; b < nb; b++) {
         int64_t start = b * bs, m = n - start < bs ? n - start : bs, k, valid = 0;
         tc_tensor *logits = NULL, *loss;
         tc_batch batch;
@@ -282,16 +289,17 @@ static int train_epoch(tc__run *r, int32_t epoch, double *out_loss, double *out_
         if ((err = tc_optim_step(r->optim, lr, beta1)) < 0)
             return err;
         tc_params_zero_grad(params);
-        *out_lr = lr;
         for (k = 0; k < m; k++)
             valid += r->labels[k] != TC_IGNORE_INDEX;
-        loss_sum += (double)loss->data[0] * (double)valid;
-        counted += valid;
+        r->cur.lr = lr;
+        r->cur.loss_sum += (double)loss->data[0] * (double)valid;
+        r->cur.counted += valid;
+        r->cur.batch = b + 1;
         if ((b + 1) % PROGRESS_EVERY == 0 || b + 1 == nb)
-            progress(r, epoch, b + 1, nb, counted ? loss_sum / (double)counted : 0.0);
+            progress(r, epoch, b + 1, nb,
+                     r->cur.counted ? r->cur.loss_sum / (double)r->cur.counted : 0.0);
     }
     tc_graph_reset(r->graph);
-    *out_loss = counted ? loss_sum / (double)counted : NAN;
     return TC_OK;
 }
 
@@ -378,11 +386,24 @@ static int run_epoch(tc__run *r, int32_t epoch, tc_train_result *res)
     int err;
 
     memset(&rep, 0, sizeof(rep));
-    if ((err = train_epoch(r, epoch, &rep.train_loss, &lr)) < 0)
-        return err;
+    err = train_epoch(r, epoch);
     rep.train_seconds = tc__now() - t0;
-    if (r->val.n > 0 && (err = tc__evaluate(r, &r->val, &ev)) < 0)
+    if (err == TC_OK && r->val.n > 0)
+        err = tc__evaluate(r, &r->val, &ev);
+    if (err < 0) {
+        /* Keep the work of this epoch: checkpoint the position inside it. */
+        if (err == TC_ECANCELLED && r->cfg->checkpoint_dir) {
+            char msg[1024];
+            snprintf(msg, sizeof(msg), "%s", tc_error_message());
+            if (tc__checkpoint_save(r, epoch - 1, 1) < 0)
+                return TC_EIO;
+            tc_error_set(TC_ECANCELLED, "%s", msg);
+        }
         return err;
+    }
+    rep.train_loss = r->cur.counted ? r->cur.loss_sum / (double)r->cur.counted : NAN;
+    lr = r->cur.lr;
+    memset(&r->cur, 0, sizeof(r->cur));
     rep.epoch = epoch;
     rep.epochs = r->cfg->epochs;
     rep.step = tc_optim_steps(r->optim);
@@ -403,7 +424,7 @@ static int run_epoch(tc__run *r, int32_t epoch, tc_train_result *res)
         r->bad_epochs++;
     }
     r->history[r->n_history++] = rep;
-    if (r->cfg->checkpoint_dir && (err = tc__checkpoint_save(r, epoch)) < 0)
+    if (r->cfg->checkpoint_dir && (err = tc__checkpoint_save(r, epoch, 0)) < 0)
         return err;
     rep.seconds = tc__now() - t0;
     r->history[r->n_history - 1].seconds = rep.seconds;
@@ -456,7 +477,11 @@ int tc_train(tc_model *m, tc_dataset *d, const tc_train_config *cfg, const tc_tr
     if (cfg->checkpoint_dir && cfg->resume) {
         if ((err = tc__checkpoint_load(&r, &done)) < 0)
             goto out;
-        if (done > 0) {
+        if (r.cur.epoch > 0) {
+            snprintf(msg, sizeof(msg), "resuming epoch %d from batch %lld", r.cur.epoch,
+                     (long long)r.cur.batch);
+            log_line(&r, TC_LOG_INFO, msg);
+        } else if (done > 0) {
             snprintf(msg, sizeof(msg), "resuming from the checkpoint of epoch %d", done);
             log_line(&r, TC_LOG_INFO, msg);
         }

@@ -21,6 +21,15 @@ typedef struct tc__eval {
     double loss, accuracy, f1;
 } tc__eval;
 
+/* The epoch in progress: batches done so far and their summed loss. */
+typedef struct tc__pos {
+    int32_t epoch; /* 0 when no epoch is in progress */
+    int64_t batch; /* batches of the epoch already applied */
+    double loss_sum;
+    int64_t counted;
+    double lr;
+} tc__pos;
+
 typedef struct tc__run {
     tc_model *model;
     tc_dataset *data;
@@ -44,6 +53,7 @@ typedef struct tc__run {
     double best_metric;
     tc__eval best_eval;
     int32_t bad_epochs;
+    tc__pos cur;              /* position inside the current epoch */
     tc_epoch_report *history; /* (cfg->epochs) */
     int32_t n_history;
 } tc__run;
@@ -52,8 +62,15 @@ TC_INTERNAL double tc__now(void);
 TC_INTERNAL int tc__evaluate(tc__run *r, const tc__view *v, tc__eval *out);
 /* A new tc_params with the same names, shapes and flags as src, values copied. */
 TC_INTERNAL int tc__params_clone(tc_params **out, const tc_params *src);
-TC_INTERNAL int tc__checkpoint_save(tc__run *r, int32_t epoch);
-/* Restore the newest checkpoint; *out_epoch = epochs done, 0 when there is none. */
+/*
+ * Checkpoint after `epoch` completed epochs; with partial set, also the
+ * position inside epoch r->cur.epoch (a cancelled run resumes from that batch).
+ */
+TC_INTERNAL int tc__checkpoint_save(tc__run *r, int32_t epoch, int partial);
+/*
+ * Restore the newest checkpoint; *out_epoch = epochs done, 0 when there is
+ * none; r->cur holds the position inside the next epoch when it was partial.
+ */
 TC_INTERNAL int tc__checkpoint_load(tc__run *r, int32_t *out_epoch);
 
 #endif /* TC_TRAINER_INTERNAL_H */

@@ -130,6 +130,23 @@ grep -q "resuming from the checkpoint of epoch 1" "$tmp/c2.err" && ok "resumes f
 cmp -s "$tmp/a/model.safetensors" "$tmp/c/model.safetensors" && ok "resumed weights bitwise equal" \
     || fail "resumed weights bitwise equal" "$tmp/c2.err"
 
+# SIGTERM inside epoch 2: checkpoint of the position, exit 3; rerun resumes from that batch.
+TCD_WORKER_TERM_AT=2:20 "$worker" run "$spec" $small --out "$tmp/t" >/dev/null 2>"$tmp/t1.err"
+rc=$?
+[ "$rc" -eq 3 ] && ok "SIGTERM in epoch 2 exits 3" || fail "SIGTERM in epoch 2 exits 3 (exit $rc)" "$tmp/t1.err"
+ls "$tmp/t/checkpoints" | grep -q '^epoch-0002-batch-000020$' && ok "mid-epoch checkpoint on disk" \
+    || fail "mid-epoch checkpoint on disk"
+"$worker" run "$spec" $small --out "$tmp/t" >/dev/null 2>"$tmp/t2.err"
+grep -q "resuming epoch 2 from batch 20" "$tmp/t2.err" && ok "resumes inside epoch 2" \
+    || fail "resumes inside epoch 2" "$tmp/t2.err"
+cmp -s "$tmp/a/model.safetensors" "$tmp/t/model.safetensors" && ok "mid-epoch resume bitwise equal" \
+    || fail "mid-epoch resume bitwise equal" "$tmp/t2.err"
+# SIGTERM inside epoch 1: nothing completed yet, still resumable.
+TCD_WORKER_TERM_AT=1:20 "$worker" run "$spec" $small --out "$tmp/t0" >/dev/null 2>&1
+"$worker" run "$spec" $small --out "$tmp/t0" >/dev/null 2>"$tmp/t0.err"
+grep -q "resuming epoch 1 from batch 20" "$tmp/t0.err" && cmp -s "$tmp/a/model.safetensors" "$tmp/t0/model.safetensors" \
+    && ok "resume inside epoch 1 bitwise equal" || fail "resume inside epoch 1 bitwise equal" "$tmp/t0.err"
+
 # A different spec must not resume someone else's checkpoint.
 TCD_WORKER_CRASH_AT=2:1 "$worker" run "$spec" $small --out "$tmp/d" >/dev/null 2>&1
 expect_fail "checkpoint of another spec is refused" 1 "different job spec" -- \

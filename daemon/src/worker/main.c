@@ -130,6 +130,10 @@ static void maybe_crash(int32_t epoch, int64_t done)
 
     if (at && sscanf(at, "%d:%lld", &e, &b) == 2 && e == epoch && done >= b)
         raise(SIGKILL);
+    /* TCD_WORKER_TERM_AT=E:B: a real SIGTERM at that point (cancel, checkpoint, exit 3). */
+    at = getenv("TCD_WORKER_TERM_AT");
+    if (at && sscanf(at, "%d:%lld", &e, &b) == 2 && e == epoch && done == b)
+        raise(SIGTERM);
 }
 
 static void on_progress(void *ctx, int32_t epoch, int64_t done, int64_t total, double loss)
