@@ -25,8 +25,13 @@
  *   epoch-NNNN/model.safetensors   weights after epoch NNNN
  *   epoch-NNNN/best.safetensors    weights of the best epoch up to NNNN
  *   epoch-NNNN/optimizer.safetensors, epoch-NNNN/trainer.json (position, RNG, history)
+ *   epoch-NNNN-batch-BBBBBB/...    the same, written when a run is cancelled
+ *                                  inside epoch NNNN after BBBBBB batches
+ *                                  (trainer.json "partial": position and loss sums)
  * An epoch directory is completed under a temporary name and renamed; older
- * ones are removed once state.json points at a newer one.
+ * ones are removed once state.json points at a newer one. A cancelled run
+ * (is_cancelled, e.g. SIGTERM) loses no finished batch: it resumes inside the
+ * epoch, bitwise as if it had not stopped.
  */
 #ifndef TC_TRAINER_H
 #define TC_TRAINER_H
