@@ -7,10 +7,11 @@
 set -u
 worker=$1
 tcd=$2
-plugin=$3
+plugin=$(realpath "$3")
 src=$4
 py=/usr/bin/python3
 tmp=$(mktemp -d /tmp/tcd-crash.XXXXXX)
+chmod 755 "$tmp" # the second uid must reach the socket inside
 tcd_pid=
 cleanup() {
     [ -n "$tcd_pid" ] && kill -9 "$tcd_pid" 2>/dev/null
@@ -57,7 +58,7 @@ submit() { # submit SPEC_FILE [SET...] -> prints the job id
 import json, sys
 print(json.dumps({"kind": "train", "spec_yaml": open(sys.argv[1]).read(), "set": sys.argv[2:]}))
 PY
-        $py -c 'import json,sys; print(json.load(sys.stdin).get("id",""))'
+        tee -a "$tmp/submit.log" | $py -c 'import json,sys; print(json.load(sys.stdin).get("id",""))'
 }
 final_state() { # follow the events of job $1 to the end; print "state|reason"
     api "http://tcd/v1/jobs/$1/events?follow=1" >/dev/null
@@ -71,7 +72,7 @@ for variant in "abort:6" "segv:11"; do
     [ "$name" = segv ] && sets=(model.segv=true)
     id=$(submit "$spec" "${sets[@]}")
     if [ -z "$id" ]; then
-        fail "$name: job accepted"
+        fail "$name: job accepted" "$tmp/submit.log"
         continue
     fi
     res=$(timeout 120 bash -c "$(declare -f api final_state); sock=$sock; py=$py; final_state $id")
@@ -90,13 +91,16 @@ else
     printf 'model: {plugin: mlp}\ndata: {plugin: idx}\ntrain: {epochs: 3}\n' >"$long"
     id=$(submit "$long")
     other() { setpriv --reuid=65534 --regid=65534 --clear-groups curl -s --unix-socket "$sock" "$@"; }
-    code=$(other -o "$tmp/other.json" -w '%{http_code}' -X POST "http://tcd/v1/jobs/$id/cancel")
+    # (the other uid cannot write into $tmp: its output goes to our stdout)
+    body=$(other -w '\n%{http_code}' -X POST "http://tcd/v1/jobs/$id/cancel")
+    code=${body##*$'\n'}
+    printf '%s\n' "$body" >"$tmp/other.json"
     if [ "$code" = 403 ] && grep -q permission_denied "$tmp/other.json"; then
         ok "uid 65534 cannot cancel a root job (403)"
     else
         fail "uid 65534 cannot cancel a root job (got $code)" "$tmp/other.json"
     fi
-    code=$(other -o "$tmp/other.json" -w '%{http_code}' -X DELETE "http://tcd/v1/jobs/$id")
+    code=$(other -o /dev/null -w '%{http_code}' -X DELETE "http://tcd/v1/jobs/$id")
     [ "$code" = 403 ] && ok "uid 65534 cannot delete a root job (403)" || fail "uid 65534 cannot delete a root job (got $code)" "$tmp/other.json"
     code=$(other -o /dev/null -w '%{http_code}' "http://tcd/v1/jobs/$id")
     [ "$code" = 200 ] && ok "uid 65534 can read the job" || fail "uid 65534 can read the job (got $code)"

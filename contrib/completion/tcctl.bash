@@ -1,0 +1,118 @@
+# bash completion for tcctl, the client of tcd.
+#   source <(tcctl completion bash)     or install as
+#   /usr/share/bash-completion/completions/tcctl
+# Completes commands, flags, job ids (from `tcctl -q jobs`) and plugin names
+# (from `tcctl -q plugins`); the daemon is asked only when an id or name is due.
+
+_tcctl_socket_args() {
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            --socket) printf '%s\n' --socket "${COMP_WORDS[i + 1]}"; return ;;
+            --socket=*) printf '%s\n' "${COMP_WORDS[i]}"; return ;;
+        esac
+    done
+}
+
+_tcctl_ids() {
+    local -a sock
+    mapfile -t sock < <(_tcctl_socket_args)
+    tcctl "${sock[@]}" -q jobs "$@" 2>/dev/null
+}
+
+_tcctl_plugins() {
+    local -a sock
+    mapfile -t sock < <(_tcctl_socket_args)
+    tcctl "${sock[@]}" -q plugins 2>/dev/null
+}
+
+_tcctl() {
+    local cur prev cmd i
+    local commands="ping train jobs status logs cancel wait rm plugins completion help version"
+    local global="--json -q --quiet --socket --help --version"
+    COMPREPLY=()
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD - 1]}"
+
+    # the command is the first word that is not a global flag (or its value)
+    cmd=
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            --socket) ((i++)) ;;
+            -*) ;;
+            *) cmd="${COMP_WORDS[i]}"; break ;;
+        esac
+    done
+
+    if [[ -z "$cmd" ]]; then
+        case "$prev" in
+            --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        esac
+        if [[ "$cur" == -* ]]; then
+            COMPREPLY=($(compgen -W "$global" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return
+    fi
+
+    case "$cmd" in
+        train)
+            case "$prev" in
+                --set | --name | --timeout) return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--set --name --timeout --wait --detach --json -q --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur"))
+            fi
+            ;;
+        jobs)
+            case "$prev" in
+                --state)
+                    COMPREPLY=($(compgen -W "queued running succeeded failed cancelled timed_out interrupted" -- "$cur"))
+                    return ;;
+                --limit) return ;;
+            esac
+            COMPREPLY=($(compgen -W "--state --limit --json -q --help" -- "$cur"))
+            ;;
+        status | cancel | rm)
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--json -q --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_tcctl_ids)" -- "$cur"))
+            fi
+            ;;
+        wait)
+            [[ "$prev" == --timeout ]] && return
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--timeout --json -q --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_tcctl_ids)" -- "$cur"))
+            fi
+            ;;
+        logs)
+            [[ "$prev" == --since ]] && return
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "-f --follow --since --json --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_tcctl_ids)" -- "$cur"))
+            fi
+            ;;
+        plugins)
+            if [[ "$prev" == show ]]; then
+                COMPREPLY=($(compgen -W "$(_tcctl_plugins)" -- "$cur"))
+            elif [[ "$prev" == plugins ]]; then
+                COMPREPLY=($(compgen -W "show list --json -q --help" -- "$cur"))
+            fi
+            ;;
+        completion)
+            [[ "$prev" == completion ]] && COMPREPLY=($(compgen -W "bash" -- "$cur"))
+            ;;
+        help)
+            [[ "$prev" == help ]] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+            ;;
+    esac
+}
+
+complete -F _tcctl tcctl

@@ -1,0 +1,769 @@
+/*
+ * follow.c - the commands that read a job's event stream: train (submit,
+ * then follow unless --detach), wait and logs.
+ *
+ * A follower reads GET /v1/jobs/{id}/events?since=N[&follow=1] line by line,
+ * skips events it has seen (seq <= last seq), renders them, and stops at the
+ * `result` event. When a followed stream drops (the daemon restarts, or ends
+ * the stream without a result), it reconnects with since=<last seq>,
+ * retrying a lost daemon with backoff for TCCTL_RECONNECT_S before giving up
+ * with TCCTL_EXIT_UNAVAILABLE.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tcctl.h"
+
+#define BAR_WIDTH 30
+#define BAR_MIN_INTERVAL 0.1 /* seconds between redraws */
+
+typedef struct follower {
+    tcctl_ctx *c;
+    const char *id;
+    long long last_seq; /* highest seq seen */
+    int epochs;         /* train.epochs, 0 when unknown */
+    int follow;         /* follow=1: wait for the result */
+    int human;          /* render events as text on `out` */
+    int raw;            /* print lines as received on stdout (logs --json) */
+    int show_bar;       /* draw progress as a bar on stderr */
+    int quiet_result;   /* leave the result event to report_outcome */
+    FILE *out;
+    double min_ts; /* render only events at or after this time (wait) */
+    int bar_shown; /* a bar is on screen (stderr) */
+    double bar_drawn_at;
+    unsigned long lines; /* events read, for telling a stalled stream from a moving one */
+    cJSON *result;       /* the result event, owned */
+    char *result_line;
+} follower;
+
+static void sleep_s(double s)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !tcctl_interrupted)
+        ;
+}
+
+static void bar_clear(follower *f)
+{
+    if (f->bar_shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        f->bar_shown = 0;
+    }
+}
+
+static void fmt_epoch(char *buf, size_t cap, const follower *f, double epoch)
+{
+    if (!isfinite(epoch))
+        buf[0] = '\0';
+    else if (f->epochs)
+        snprintf(buf, cap, "epoch %.0f/%d", epoch, f->epochs);
+    else
+        snprintf(buf, cap, "epoch %.0f", epoch);
+}
+
+static void draw_bar(follower *f, const cJSON *ev)
+{
+    double done = tcctl_json_num(ev, "completed"), total = tcctl_json_num(ev, "total");
+    double loss = tcctl_json_num(ev, "loss"), now = tcctl_now();
+    const char *phase = tcctl_json_str(ev, "phase");
+    char label[64], bar[BAR_WIDTH + 1];
+    int filled = 0, i;
+
+    if (!isfinite(done))
+        return;
+    if (f->bar_shown && now - f->bar_drawn_at < BAR_MIN_INTERVAL && done != total)
+        return;
+    fmt_epoch(label, sizeof(label), f, tcctl_json_num(ev, "epoch"));
+    if (!label[0])
+        snprintf(label, sizeof(label), "%s", phase && *phase ? phase : "progress");
+    if (isfinite(total) && total > 0)
+        filled = (int)(BAR_WIDTH * (done > total ? total : done) / total);
+    for (i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+    fprintf(stderr, "\r\033[K%s [%s] %.0f/%.0f", label, bar, done, isfinite(total) ? total : 0);
+    if (isfinite(loss))
+        fprintf(stderr, " loss %.4f", loss);
+    if (isfinite(total) && total > 0 && done >= total) {
+        fputc('\n', stderr); /* a finished bar stays on screen */
+        f->bar_shown = 0;
+    } else {
+        f->bar_shown = 1;
+    }
+    fflush(stderr);
+    f->bar_drawn_at = now;
+}
+
+static void render_result(follower *f, const cJSON *ev, const char *stamp)
+{
+    const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(ev, "metrics");
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(ev, "error");
+    const char *output = tcctl_json_str(ev, "output"), *msg = tcctl_json_str(err, "message");
+
+    fprintf(f->out, "%sresult %s", stamp,
+            tcctl_json_str(ev, "state") ? tcctl_json_str(ev, "state") : "?");
+    tcctl_fmt_metrics(f->out, metrics);
+    if (msg)
+        fprintf(f->out, ": %s", msg);
+    if (output && *output)
+        fprintf(f->out, " (output %s)", output);
+    fputc('\n', f->out);
+}
+
+static void render_event(follower *f, const cJSON *ev, const char *type)
+{
+    char stamp[32], clock[16], ep[64], num[48];
+    double ts = tcctl_json_num(ev, "ts");
+
+    if (isfinite(ts) && isfinite(f->min_ts) && ts < f->min_ts)
+        return;
+    if (!strcmp(type, "progress")) {
+        double done = tcctl_json_num(ev, "completed"), total = tcctl_json_num(ev, "total");
+        double loss = tcctl_json_num(ev, "loss");
+        const char *unit = tcctl_json_str(ev, "unit"), *phase = tcctl_json_str(ev, "phase");
+
+        if (f->show_bar) {
+            draw_bar(f, ev);
+            return;
+        }
+        /* without a bar: one line when an epoch (or phase) completes */
+        if (!isfinite(done) || !isfinite(total) || total <= 0 || done < total)
+            return;
+        fmt_epoch(ep, sizeof(ep), f, tcctl_json_num(ev, "epoch"));
+        if (!ep[0])
+            snprintf(ep, sizeof(ep), "%s", phase && *phase ? phase : "progress");
+        tcctl_fmt_clock(clock, sizeof(clock), isfinite(ts) ? ts : tcctl_now());
+        fprintf(f->out, "[%s] %s %.0f/%.0f %s", clock, ep, done, total, unit ? unit : "");
+        if (isfinite(loss))
+            fprintf(f->out, " loss %.4f", loss);
+        fputc('\n', f->out);
+        return;
+    }
+    bar_clear(f);
+    tcctl_fmt_clock(clock, sizeof(clock), isfinite(ts) ? ts : tcctl_now());
+    snprintf(stamp, sizeof(stamp), "[%s] ", clock);
+    if (!strcmp(type, "log")) {
+        const char *level = tcctl_json_str(ev, "level"), *msg = tcctl_json_str(ev, "message");
+
+        fprintf(f->out, "%s%s%s\n", stamp,
+                level && (!strcmp(level, "warn") || !strcmp(level, "error")) ? "warning: " : "",
+                msg ? msg : "");
+    } else if (!strcmp(type, "metric")) {
+        double epoch = tcctl_json_num(ev, "epoch");
+
+        tcctl_fmt_number(num, sizeof(num), tcctl_json_num(ev, "value"));
+        fprintf(f->out, "%s%s=%s", stamp,
+                tcctl_json_str(ev, "name") ? tcctl_json_str(ev, "name") : "?", num);
+        if (isfinite(epoch))
+            fprintf(f->out, " (epoch %.0f)", epoch);
+        fputc('\n', f->out);
+    } else if (!strcmp(type, "state")) {
+        const char *reason = tcctl_json_str(ev, "reason");
+
+        fprintf(f->out, "%sstate %s%s%s%s\n", stamp,
+                tcctl_json_str(ev, "state") ? tcctl_json_str(ev, "state") : "?", reason ? " (" : "",
+                reason ? reason : "", reason ? ")" : "");
+    } else if (!strcmp(type, "result")) {
+        if (!f->quiet_result)
+            render_result(f, ev, stamp);
+    } else {
+        fprintf(f->out, "%s%s event\n", stamp, type);
+    }
+    fflush(f->out);
+}
+
+static int on_line(const char *line, size_t len, void *payload)
+{
+    follower *f = payload;
+    cJSON *ev = cJSON_ParseWithLength(line, len);
+    const char *type = tcctl_json_str(ev, "type");
+    double seq = tcctl_json_num(ev, "seq");
+
+    f->lines++;
+    if (!ev || !type) {
+        cJSON_Delete(ev);
+        return 0; /* not an event: ignore it */
+    }
+    if (isfinite(seq)) {
+        if ((long long)seq <= f->last_seq) {
+            cJSON_Delete(ev);
+            return 0; /* seen before a reconnect */
+        }
+        f->last_seq = (long long)seq;
+    }
+    if (f->raw) {
+        fwrite(line, 1, len, stdout);
+        putchar('\n');
+        fflush(stdout);
+    } else if (f->human) {
+        render_event(f, ev, type);
+    }
+    if (!strcmp(type, "result")) {
+        f->result = ev;
+        f->result_line = strdup(line);
+        return 1;
+    }
+    cJSON_Delete(ev);
+    return 0;
+}
+
+/*
+ * A followed stream ended without a result event. If the job is finished,
+ * make its result from the job object and return 1; return 0 when it is not
+ * finished (or the job could not be read: follow again); -1 with *rc set
+ * when out of memory.
+ */
+static int result_from_job(follower *f, int *rc)
+{
+    char path[64];
+    tcctl_response r;
+    const char *state;
+    cJSON *ev;
+
+    snprintf(path, sizeof(path), "/v1/jobs/%s", f->id);
+    if (tcctl_request(f->c, "GET", path, NULL, 0, &r) != TCCTL_NET_OK || r.status != 200) {
+        tcctl_response_dispose(&r);
+        return 0; /* try the stream again */
+    }
+    state = tcctl_json_str(r.json, "state");
+    if (tcctl_state_exit(state) < 0) {
+        tcctl_response_dispose(&r);
+        return 0;
+    }
+    ev = cJSON_CreateObject();
+    if (ev) {
+        cJSON *metrics = cJSON_DetachItemFromObjectCaseSensitive(r.json, "result");
+
+        cJSON_AddStringToObject(ev, "job", f->id);
+        cJSON_AddStringToObject(ev, "type", "result");
+        cJSON_AddStringToObject(ev, "state", state);
+        cJSON_AddItemToObject(ev, "metrics", metrics ? metrics : cJSON_CreateNull());
+        if (tcctl_json_str(r.json, "output"))
+            cJSON_AddStringToObject(ev, "output", tcctl_json_str(r.json, "output"));
+        f->result = ev;
+        f->result_line = cJSON_PrintUnformatted(ev);
+    }
+    tcctl_response_dispose(&r);
+    if (!f->result || !f->result_line) {
+        fputs("tcctl: out of memory\n", stderr);
+        *rc = TCCTL_EXIT_FAILED;
+        return -1;
+    }
+    return 1;
+}
+
+static int timed_out(follower *f, const char *timeout_text)
+{
+    bar_clear(f);
+    fprintf(stderr, "tcctl: %s did not finish within %s (it goes on; `tcctl cancel %s` stops it)\n",
+            f->id, timeout_text ? timeout_text : "the timeout", f->id);
+    return TCCTL_EXIT_TIMEOUT;
+}
+
+/*
+ * Read the events of f->id until the result (follow) or the end of the
+ * stream. deadline: absolute time for a client-side timeout, 0 for none.
+ * Returns TCCTL_EXIT_OK when done (f->result set if one came), else the
+ * exit status, reported.
+ */
+static int follow_events(follower *f, double deadline, const char *timeout_text)
+{
+    double lost_since = 0, backoff = 0.25;
+    int rc = TCCTL_EXIT_OK, lost_reported = 0;
+
+    tcctl_catch_signals();
+    for (;;) {
+        char path[160];
+        tcctl_response r;
+        tcctl_net net;
+        long tmo = 0;
+        int lost = 0;
+        unsigned long lines_before = f->lines;
+
+        if (deadline > 0) {
+            double left = deadline - tcctl_now();
+
+            if (left <= 0)
+                return timed_out(f, timeout_text);
+            tmo = (long)(left * 1000) + 1;
+        }
+        snprintf(path, sizeof(path), "/v1/jobs/%s/events?since=%lld%s", f->id, f->last_seq,
+                 f->follow ? "&follow=1" : "");
+        net = tcctl_stream(f->c, path, tmo, on_line, f, &r);
+        if (f->result) {
+            tcctl_response_dispose(&r);
+            bar_clear(f);
+            return TCCTL_EXIT_OK;
+        }
+        if (net == TCCTL_NET_INTERRUPTED || tcctl_interrupted) {
+            tcctl_response_dispose(&r);
+            bar_clear(f);
+            if (!f->c->quiet && !f->c->json)
+                fprintf(stderr, "tcctl: stopped following %s; the job goes on (`tcctl wait %s`)\n",
+                        f->id, f->id);
+            return 128 + (int)tcctl_interrupted;
+        }
+        if (net == TCCTL_NET_TIMEOUT && deadline > 0 && tcctl_now() >= deadline - 0.01) {
+            tcctl_response_dispose(&r);
+            return timed_out(f, timeout_text);
+        }
+        if (net == TCCTL_NET_OK && r.status == 200) {
+            tcctl_response_dispose(&r);
+            lost_since = 0;
+            backoff = 0.25;
+            if (!f->follow)
+                return TCCTL_EXIT_OK;
+            switch (result_from_job(f, &rc)) {
+            case 1: bar_clear(f); return TCCTL_EXIT_OK;
+            case -1: return rc;
+            default: break;
+            }
+            sleep_s(0.2);
+            continue;
+        }
+        if (net == TCCTL_NET_OK && r.status == 503 && f->follow) {
+            lost = 1;
+        } else if (net == TCCTL_NET_OK) {
+            bar_clear(f);
+            rc = tcctl_http_error(&r);
+            tcctl_response_dispose(&r);
+            return rc;
+        }
+        tcctl_response_dispose(&r);
+        if (net == TCCTL_NET_CONNECT || net == TCCTL_NET_BROKEN || net == TCCTL_NET_TIMEOUT)
+            lost = f->follow;
+        if (lost && f->lines != lines_before) {
+            /* the stream was moving when it broke: start the retry clock afresh */
+            lost_since = 0;
+            backoff = 0.25;
+        }
+        if (!lost) {
+            bar_clear(f);
+            return tcctl_net_report(f->c, net);
+        }
+        if (!lost_since)
+            lost_since = tcctl_now();
+        if (tcctl_now() - lost_since > TCCTL_RECONNECT_S) {
+            bar_clear(f);
+            fprintf(stderr, "tcctl: gave up reconnecting after %.0f s\n", TCCTL_RECONNECT_S);
+            return tcctl_net_report(f->c, TCCTL_NET_CONNECT);
+        }
+        if (!lost_reported && !f->c->quiet && !f->c->json) {
+            bar_clear(f);
+            fprintf(stderr, "tcctl: lost the connection to tcd, reconnecting...\n");
+            lost_reported = 1;
+        }
+        sleep_s(backoff); /* a signal cuts it short; the loop then reports it */
+        backoff = backoff * 2 > 4 ? 4 : backoff * 2;
+    }
+}
+
+static void follower_init(follower *f, tcctl_ctx *c, const char *id)
+{
+    memset(f, 0, sizeof(*f));
+    f->c = c;
+    f->id = id;
+    f->out = stderr;
+    f->min_ts = NAN;
+}
+
+static void follower_dispose(follower *f)
+{
+    cJSON_Delete(f->result);
+    free(f->result_line);
+    f->result = NULL;
+    f->result_line = NULL;
+}
+
+/* Print the outcome of a followed job and return its exit status. */
+static int report_outcome(follower *f)
+{
+    const char *state = tcctl_json_str(f->result, "state");
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(f->result, "error");
+    const char *msg = tcctl_json_str(err, "message");
+    int rc = tcctl_state_exit(state);
+
+    if (rc < 0)
+        rc = TCCTL_EXIT_FAILED;
+    if (f->c->json) {
+        printf("%s\n", f->result_line);
+        return rc;
+    }
+    if (f->c->quiet)
+        return rc;
+    if (rc == TCCTL_EXIT_OK) {
+        const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(f->result, "metrics");
+        const char *output = tcctl_json_str(f->result, "output");
+
+        printf("%s succeeded", f->id);
+        tcctl_fmt_metrics(stdout, metrics);
+        putchar('\n');
+        if (output && *output)
+            printf("output: %s\n", output);
+        return rc;
+    }
+    if (!msg) {
+        char path[64];
+        tcctl_response r;
+
+        snprintf(path, sizeof(path), "/v1/jobs/%s", f->id);
+        if (tcctl_request(f->c, "GET", path, NULL, 0, &r) == TCCTL_NET_OK && r.status == 200 &&
+            tcctl_json_str(r.json, "reason"))
+            fprintf(stderr, "tcctl: job %s %s: %s\n", f->id, state ? state : "ended",
+                    tcctl_json_str(r.json, "reason"));
+        else
+            fprintf(stderr, "tcctl: job %s %s\n", f->id, state ? state : "ended");
+        tcctl_response_dispose(&r);
+    } else {
+        fprintf(stderr, "tcctl: job %s %s: %s\n", f->id, state ? state : "ended", msg);
+    }
+    return rc;
+}
+
+/* ---- train -------------------------------------------------------------------------------- */
+
+/* Read a spec file, at most TCCTL_MAX_SPEC bytes. *out malloc'd, NUL-terminated. */
+static int read_spec(const char *path, char **out)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+
+    *out = NULL;
+    if (!fp) {
+        fprintf(stderr, "tcctl: cannot read spec '%s': %s\n", path, strerror(errno));
+        return TCCTL_EXIT_CONFIG;
+    }
+    buf = malloc(TCCTL_MAX_SPEC + 2);
+    if (!buf) {
+        fclose(fp);
+        fputs("tcctl: out of memory\n", stderr);
+        return TCCTL_EXIT_FAILED;
+    }
+    n = fread(buf, 1, TCCTL_MAX_SPEC + 1, fp);
+    if (ferror(fp)) {
+        fprintf(stderr, "tcctl: cannot read spec '%s': %s\n", path, strerror(errno));
+        fclose(fp);
+        free(buf);
+        return TCCTL_EXIT_CONFIG;
+    }
+    fclose(fp);
+    if (n > TCCTL_MAX_SPEC) {
+        fprintf(stderr, "tcctl: spec '%s' is larger than %zu KiB\n", path, TCCTL_MAX_SPEC >> 10);
+        free(buf);
+        return TCCTL_EXIT_CONFIG;
+    }
+    if (memchr(buf, '\0', n)) {
+        fprintf(stderr, "tcctl: spec '%s' is not a text file\n", path);
+        free(buf);
+        return TCCTL_EXIT_CONFIG;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return TCCTL_EXIT_OK;
+}
+
+typedef struct train_args {
+    const char *spec;
+    const char *sets[TCCTL_MAX_SETS];
+    int n_sets;
+    const char *name;
+    const char *timeout;
+    double timeout_s;
+    int detach;
+} train_args;
+
+static int parse_train(tcctl_ctx *c, int argc, char **argv, train_args *a)
+{
+    int i, wait = 0;
+
+    memset(a, 0, sizeof(*a));
+    for (i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+
+        if (tcctl_is_help(argv[i]))
+            return tcctl_help("train"), -1;
+        if (tcctl_opt_global(c, argv[i]))
+            continue;
+        if (!strcmp(argv[i], "--detach") || !strcmp(argv[i], "-d")) {
+            a->detach = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--wait")) {
+            wait = 1;
+            continue;
+        }
+        if ((r = tcctl_opt_value("train", argc, argv, &i, "--set", &v)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            if (!strchr(v, '=') || v[0] == '=')
+                return tcctl_usage_error("train", "--set wants SECTION.KEY=VALUE, got '%s'", v);
+            if (a->n_sets == TCCTL_MAX_SETS)
+                return tcctl_usage_error("train", "at most %d --set values", TCCTL_MAX_SETS);
+            a->sets[a->n_sets++] = v;
+            continue;
+        }
+        if ((r = tcctl_opt_value("train", argc, argv, &i, "--name", &a->name)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            continue;
+        }
+        if ((r = tcctl_opt_value("train", argc, argv, &i, "--timeout", &a->timeout)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            a->timeout_s = tcctl_parse_duration(a->timeout);
+            if (a->timeout_s <= 0)
+                return tcctl_usage_error(
+                    "train", "--timeout wants a duration like 90, 30s, 15m, 2h; got '%s'",
+                    a->timeout);
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return tcctl_usage_error("train", "unknown flag '%s'", argv[i]);
+        if (a->spec)
+            return tcctl_usage_error("train", "one spec file only (got '%s' and '%s')", a->spec,
+                                     argv[i]);
+        a->spec = argv[i];
+    }
+    if (wait && a->detach)
+        return tcctl_usage_error("train", "--wait and --detach exclude each other");
+    if (!a->spec)
+        return tcctl_usage_error("train", "a spec file is needed");
+    return 0;
+}
+
+static char *train_body(const train_args *a, const char *yaml)
+{
+    cJSON *body = cJSON_CreateObject(), *sets = cJSON_CreateArray();
+    char *text = NULL;
+    int i;
+
+    if (!body || !sets)
+        goto out;
+    cJSON_AddStringToObject(body, "kind", "train");
+    cJSON_AddStringToObject(body, "spec_yaml", yaml);
+    for (i = 0; i < a->n_sets; i++)
+        cJSON_AddItemToArray(sets, cJSON_CreateString(a->sets[i]));
+    cJSON_AddItemToObject(body, "set", sets);
+    sets = NULL;
+    if (a->name)
+        cJSON_AddStringToObject(body, "name", a->name);
+    if (a->timeout)
+        cJSON_AddNumberToObject(body, "timeout_s", a->timeout_s);
+    text = cJSON_PrintUnformatted(body);
+out:
+    cJSON_Delete(sets);
+    cJSON_Delete(body);
+    return text;
+}
+
+/* train.epochs from the job object, then from the last --set train.epochs=N. */
+static int train_epochs(const cJSON *job, const train_args *a)
+{
+    int epochs = tcctl_job_epochs(job), i;
+
+    for (i = 0; i < a->n_sets; i++) {
+        char *end;
+        long v;
+
+        if (strncmp(a->sets[i], "train.epochs=", 13))
+            continue;
+        v = strtol(a->sets[i] + 13, &end, 10);
+        if (end != a->sets[i] + 13 && !*end && v >= 1 && v < 1000000)
+            epochs = (int)v;
+    }
+    return epochs;
+}
+
+int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
+{
+    train_args a;
+    char *yaml = NULL, *body = NULL, id[32];
+    tcctl_response r;
+    follower f;
+    int rc = parse_train(c, argc, argv, &a);
+
+    memset(&r, 0, sizeof(r));
+    follower_init(&f, c, id);
+    if (rc)
+        return rc < 0 ? TCCTL_EXIT_OK : rc;
+    rc = read_spec(a.spec, &yaml);
+    if (rc)
+        goto out;
+    body = train_body(&a, yaml);
+    if (!body) {
+        fputs("tcctl: out of memory\n", stderr);
+        rc = TCCTL_EXIT_FAILED;
+        goto out;
+    }
+    rc = tcctl_call(c, "POST", "/v1/jobs", body, &r);
+    if (rc)
+        goto out;
+    if (!tcctl_job_id_valid(tcctl_json_str(r.json, "id"))) {
+        fputs("tcctl: tcd created a job without a valid id\n", stderr);
+        rc = TCCTL_EXIT_FAILED;
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%s", tcctl_json_str(r.json, "id"));
+    if (a.detach) {
+        if (c->json)
+            printf("%.*s\n", (int)r.len, r.body);
+        else
+            printf("%s\n", id);
+        goto out;
+    }
+    if (c->quiet)
+        printf("%s\n", id);
+    else if (!c->json)
+        fprintf(stderr, "submitted %s%s%s; following it (Ctrl-C stops following, not the job)\n",
+                id, a.name ? " " : "", a.name ? a.name : "");
+    fflush(stdout);
+    f.epochs = train_epochs(r.json, &a);
+    f.follow = 1;
+    f.human = !c->json && !c->quiet;
+    f.show_bar = f.human && isatty(STDERR_FILENO);
+    f.quiet_result = 1;
+    rc = follow_events(&f, 0, NULL);
+    if (rc == TCCTL_EXIT_OK)
+        rc = report_outcome(&f);
+out:
+    follower_dispose(&f);
+    tcctl_response_dispose(&r);
+    free(body);
+    free(yaml);
+    return rc;
+}
+
+/* ---- wait, logs --------------------------------------------------------------------------- */
+
+/* GET the job (clean 404s, and the epoch count). *epochs: train.epochs or 0. */
+static int fetch_job(tcctl_ctx *c, const char *id, int *epochs)
+{
+    char path[64];
+    tcctl_response r;
+    int rc;
+
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    rc = tcctl_call(c, "GET", path, NULL, &r);
+    if (rc)
+        return rc;
+    *epochs = tcctl_job_epochs(r.json);
+    tcctl_response_dispose(&r);
+    return TCCTL_EXIT_OK;
+}
+
+int tcctl_cmd_wait(tcctl_ctx *c, int argc, char **argv)
+{
+    const char *id = NULL, *timeout = NULL;
+    double timeout_s = 0, deadline = 0;
+    follower f;
+    int i, rc;
+
+    for (i = 1; i < argc; i++) {
+        int r;
+
+        if (tcctl_is_help(argv[i]))
+            return tcctl_help("wait");
+        if (tcctl_opt_global(c, argv[i]))
+            continue;
+        if ((r = tcctl_opt_value("wait", argc, argv, &i, "--timeout", &timeout)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            timeout_s = tcctl_parse_duration(timeout);
+            if (timeout_s <= 0)
+                return tcctl_usage_error(
+                    "wait", "--timeout wants a duration like 90, 30s, 15m, 2h; got '%s'", timeout);
+            continue;
+        }
+        if (argv[i][0] == '-')
+            return tcctl_usage_error("wait", "unknown flag '%s'", argv[i]);
+        if (id)
+            return tcctl_usage_error("wait", "too many arguments");
+        id = argv[i];
+    }
+    if (!id)
+        return tcctl_usage_error("wait", "a job id is needed");
+    if (!tcctl_job_id_valid(id))
+        return tcctl_usage_error("wait", "'%s' is not a job id (j and 16 hex digits)", id);
+    if (timeout_s > 0)
+        deadline = tcctl_now() + timeout_s;
+    follower_init(&f, c, id);
+    rc = fetch_job(c, id, &f.epochs);
+    if (rc)
+        return rc;
+    f.follow = 1;
+    f.human = !c->json && !c->quiet;
+    f.show_bar = f.human && isatty(STDERR_FILENO);
+    f.min_ts = tcctl_now() - 1; /* history is for `tcctl logs` */
+    f.quiet_result = 1;
+    rc = follow_events(&f, deadline, timeout);
+    if (rc == TCCTL_EXIT_OK)
+        rc = report_outcome(&f);
+    follower_dispose(&f);
+    return rc;
+}
+
+int tcctl_cmd_logs(tcctl_ctx *c, int argc, char **argv)
+{
+    const char *id = NULL, *since = NULL;
+    follower f;
+    int i, rc, follow = 0;
+
+    follower_init(&f, c, NULL);
+    for (i = 1; i < argc; i++) {
+        int r;
+
+        if (tcctl_is_help(argv[i]))
+            return tcctl_help("logs");
+        if (tcctl_opt_global(c, argv[i]))
+            continue;
+        if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow")) {
+            follow = 1;
+            continue;
+        }
+        if ((r = tcctl_opt_value("logs", argc, argv, &i, "--since", &since)) != 0) {
+            char *end;
+            long long n;
+
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            n = strtoll(since, &end, 10);
+            if (end == since || *end || n < 0 || n > (1LL << 53))
+                return tcctl_usage_error("logs", "--since wants an event number, got '%s'", since);
+            f.last_seq = n;
+            continue;
+        }
+        if (argv[i][0] == '-')
+            return tcctl_usage_error("logs", "unknown flag '%s'", argv[i]);
+        if (id)
+            return tcctl_usage_error("logs", "too many arguments");
+        id = argv[i];
+    }
+    if (!id)
+        return tcctl_usage_error("logs", "a job id is needed");
+    if (!tcctl_job_id_valid(id))
+        return tcctl_usage_error("logs", "'%s' is not a job id (j and 16 hex digits)", id);
+    f.id = id;
+    if (!c->json) {
+        rc = fetch_job(c, id, &f.epochs);
+        if (rc)
+            return rc;
+    }
+    f.follow = follow;
+    f.out = stdout;
+    f.raw = c->json;
+    f.human = !c->json;
+    f.show_bar = follow && f.human && !c->quiet && isatty(STDERR_FILENO);
+    rc = follow_events(&f, 0, NULL);
+    follower_dispose(&f);
+    return rc;
+}

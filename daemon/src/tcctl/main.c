@@ -1,0 +1,242 @@
+/*
+ * main.c - tcctl's entry point: global flags, the command table, usage and
+ * help text.
+ *
+ *   tcctl [--json] [-q] [--socket PATH] COMMAND [ARGS...]
+ *
+ * Global flags go before the command; --json and -q are also accepted
+ * among a command's own arguments. Exit statuses: tcctl.h (TCCTL_EXIT_*).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tcctl.h"
+
+static int cmd_completion(tcctl_ctx *c, int argc, char **argv);
+static int cmd_help(tcctl_ctx *c, int argc, char **argv);
+static int cmd_version(tcctl_ctx *c, int argc, char **argv);
+
+typedef struct command {
+    const char *name;
+    int (*fn)(tcctl_ctx *c, int argc, char **argv);
+    const char *usage; /* after "tcctl " */
+    const char *help;  /* one paragraph, lines indented by two spaces */
+} command;
+
+static const command commands[] = {
+    {"ping", tcctl_cmd_ping, "ping",
+     "  Check that tcd answers; prints its version and API version.\n"},
+    {"train", tcctl_cmd_train,
+     "train SPEC.yaml [--set SECTION.KEY=VALUE]... [--name NAME] [--timeout D] [--wait|--detach]",
+     "  Submit a training job from a YAML spec (at most 256 KiB). --set overrides one value\n"
+     "  (repeatable), --name labels the job, --timeout D (90, 30s, 15m, 2h, 1d) makes the\n"
+     "  daemon stop the job after D (state timed_out). By default tcctl follows the job and\n"
+     "  exits with its outcome (--wait); --detach prints the job id and exits 0.\n"},
+    {"jobs", tcctl_cmd_jobs, "jobs [--state STATE] [--limit N]",
+     "  List jobs, newest first. STATE: queued, running, succeeded, failed, cancelled,\n"
+     "  timed_out, interrupted. N: 1..1000 (default 100). -q prints only the ids.\n"},
+    {"status", tcctl_cmd_status, "status ID",
+     "  Show one job: state, reason, times, progress, metrics, output directory.\n"
+     "  --json prints the job object as the API returns it.\n"},
+    {"logs", tcctl_cmd_logs, "logs ID [-f|--follow] [--since N]",
+     "  Print a job's events (log lines, metrics, state changes, the result). -f follows\n"
+     "  the job until it finishes; --since N starts after event number N. --json prints\n"
+     "  the events as NDJSON, as received.\n"},
+    {"cancel", tcctl_cmd_cancel, "cancel ID",
+     "  Cancel a queued or running job (the worker checkpoints and stops).\n"},
+    {"wait", tcctl_cmd_wait, "wait ID [--timeout D]",
+     "  Follow a job until it finishes and exit with its outcome: 0 succeeded, 1 failed,\n"
+     "  3 cancelled, 4 timed out (also when --timeout D elapses first).\n"},
+    {"rm", tcctl_cmd_rm, "rm ID...", "  Delete finished jobs and their files.\n"},
+    {"plugins", tcctl_cmd_plugins, "plugins [show NAME]",
+     "  List the plugins tcd can load, or show one plugin's options.\n"},
+    {"completion", cmd_completion, "completion bash",
+     "  Print the bash completion script:  source <(tcctl completion bash)\n"},
+    {"help", cmd_help, "help [COMMAND]", "  Show help for tcctl or one command.\n"},
+    {"version", cmd_version, "version", "  Print tcctl's version.\n"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const command *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+static void print_main_help(FILE *f)
+{
+    size_t i;
+
+    fputs("usage: tcctl [--json] [-q] [--socket PATH] COMMAND [ARGS...]\n\n"
+          "Client of tcd, the fine-tuning daemon.\n\ncommands:\n",
+          f);
+    for (i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %s\n", commands[i].usage);
+    fputs(
+        "\nglobal flags:\n"
+        "  --json         machine-readable output (the API's JSON; NDJSON for streams)\n"
+        "  -q, --quiet    print job ids only\n"
+        "  --socket PATH  tcd's socket (default: $TCD_SOCKET, else $XDG_RUNTIME_DIR/tcd/tcd.sock\n"
+        "                 or /tmp/tcd-$UID/tcd.sock, else /run/tcd/tcd.sock)\n"
+        "  -h, --help     this help; `tcctl COMMAND --help` for one command\n"
+        "  --version      print the version\n"
+        "\nexit status: 0 ok, 1 job failed (or another error, e.g. an unknown job), 2 usage,\n"
+        "3 cancelled, 4 timed out, 69 daemon unreachable, 75 retry later (busy or shutting\n"
+        "down), 77 permission denied, 78 invalid spec, 128+N stopped by signal N\n",
+        f);
+}
+
+int tcctl_help(const char *cmd)
+{
+    const command *c = cmd ? find_command(cmd) : NULL;
+
+    if (!c) {
+        print_main_help(stdout);
+        return TCCTL_EXIT_OK;
+    }
+    printf("usage: tcctl %s\n\n%s", c->usage, c->help);
+    return TCCTL_EXIT_OK;
+}
+
+int tcctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+    const command *c = cmd ? find_command(cmd) : NULL;
+    va_list ap;
+
+    fputs("tcctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (c)
+        fprintf(stderr, "usage: tcctl %s\n", c->usage);
+    else
+        fputs("usage: tcctl [--json] [-q] [--socket PATH] COMMAND [ARGS...] (see tcctl --help)\n",
+              stderr);
+    return TCCTL_EXIT_USAGE;
+}
+
+int tcctl_is_help(const char *arg)
+{
+    return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+int tcctl_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                    const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+
+    if (strncmp(a, name, n))
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n])
+        return 0;
+    if (*i + 1 >= argc) {
+        tcctl_usage_error(cmd, "%s needs a value", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+int tcctl_opt_global(tcctl_ctx *c, const char *arg)
+{
+    if (!strcmp(arg, "--json")) {
+        c->json = 1;
+        return 1;
+    }
+    if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+        c->quiet = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_completion(tcctl_ctx *c, int argc, char **argv)
+{
+    (void)c;
+    if (argc == 2 && tcctl_is_help(argv[1]))
+        return tcctl_help("completion");
+    if (argc != 2 || strcmp(argv[1], "bash"))
+        return tcctl_usage_error("completion", "only bash completion is available");
+    fputs(tcctl_completion_bash, stdout);
+    return TCCTL_EXIT_OK;
+}
+
+static int cmd_help(tcctl_ctx *c, int argc, char **argv)
+{
+    (void)c;
+    if (argc > 2)
+        return tcctl_usage_error("help", "too many arguments");
+    if (argc == 2 && !find_command(argv[1]))
+        return tcctl_usage_error("help", "unknown command '%s'", argv[1]);
+    return tcctl_help(argc == 2 ? argv[1] : NULL);
+}
+
+static int cmd_version(tcctl_ctx *c, int argc, char **argv)
+{
+    (void)c;
+    (void)argv;
+    if (argc > 1)
+        return tcctl_usage_error("version", "too many arguments");
+    printf("tcctl %s\n", TCCTL_VERSION);
+    return TCCTL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    tcctl_ctx ctx;
+    const char *socket_flag = NULL;
+    const command *cmd;
+    int i, rc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        int r;
+
+        if (tcctl_opt_global(&ctx, a))
+            continue;
+        if (tcctl_is_help(a))
+            return tcctl_help(NULL);
+        if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+            printf("tcctl %s\n", TCCTL_VERSION);
+            return TCCTL_EXIT_OK;
+        }
+        r = tcctl_opt_value(NULL, argc, argv, &i, "--socket", &socket_flag);
+        if (r < 0)
+            return TCCTL_EXIT_USAGE;
+        if (r > 0) {
+            if (!*socket_flag)
+                return tcctl_usage_error(NULL, "--socket needs a path");
+            continue;
+        }
+        return tcctl_usage_error(NULL, "unknown flag '%s'", a);
+    }
+    if (i >= argc)
+        return tcctl_usage_error(NULL, "no command given");
+    cmd = find_command(argv[i]);
+    if (!cmd)
+        return tcctl_usage_error(NULL, "unknown command '%s'", argv[i]);
+    ctx.socket_path = tcctl_socket_resolve(socket_flag);
+    if (tcctl_http_init() < 0) {
+        fputs("tcctl: cannot initialise libcurl\n", stderr);
+        return TCCTL_EXIT_FAILED;
+    }
+    rc = cmd->fn(&ctx, argc - i, argv + i);
+    tcctl_http_cleanup();
+    if (fflush(stdout) != 0 && rc == TCCTL_EXIT_OK)
+        rc = TCCTL_EXIT_FAILED;
+    return rc;
+}

@@ -1,0 +1,74 @@
+/*
+ * api.h - internals shared by the HTTP layer's files (api.c: server, request
+ * plumbing and routes; api_body.c: request bodies; api_events.c: event
+ * streams). The wire contract is docs/api.md; nothing here is used outside
+ * api*.c.
+ */
+#ifndef TCD_API_H
+#define TCD_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "tcd.h"
+
+/* Limits that are not in tcd.yaml (docs/api.md states them). */
+#define TCD_API_MAX_SET_LEN 4096  /* one `set` entry */
+#define TCD_API_MAX_NAME_LEN 128  /* job name */
+#define TCD_API_MAX_TIMEOUT_S 1e7 /* timeout_s */
+#define TCD_API_MAX_PLUGIN_NAME 64
+#define TCD_API_MAX_FIELDS 64 /* JSON values beyond the `set` entries */
+
+/* An HTTP-level error: status, code of docs/api.md (static string) and one line. */
+typedef struct tcd_api__error {
+    unsigned http;
+    const char *code;
+    char message[512];
+} tcd_api__error;
+
+/* Fill e; message is printf-style and cut to one line. */
+void tcd_api__error_set(tcd_api__error *e, unsigned http, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A parsed POST /v1/jobs body; the strings are borrowed from root. */
+typedef struct tcd_api__create {
+    cJSON *root;
+    const char *spec_yaml;
+    const char **sets; /* n_sets entries, malloc'd array */
+    size_t n_sets;
+    const char *name; /* NULL: none */
+    double timeout_s; /* 0: the default */
+} tcd_api__create;
+
+/*
+ * Check JSON text before parsing, so that cJSON never builds a tree a client
+ * can blow up: no NUL byte or \u0000 escape, valid UTF-8, no raw control
+ * character in a string, nesting of [ and { at most max_depth (400
+ * invalid_json, naming the byte offset), and at most max_items commas + 1
+ * (400 bad_request; bounds the node count). Returns 0 or -1 with e set.
+ */
+int tcd_api__json_scan(const char *s, size_t n, int max_depth, size_t max_items, tcd_api__error *e);
+
+/*
+ * Parse and validate a POST /v1/jobs body (body[len] must be '\0'). On
+ * success returns 0 and fills out (release with tcd_api__create_dispose);
+ * otherwise -1 with e set (400 invalid_json / bad_request, 500 on OOM).
+ */
+int tcd_api__create_parse(tcd_api__create *out, const char *body, size_t len, const tcd_limits *lim,
+                          tcd_api__error *e);
+
+/* Release what tcd_api__create_parse made; accepts a zeroed struct. */
+void tcd_api__create_dispose(tcd_api__create *c);
+
+/*
+ * The response for GET /v1/jobs/{id}/events: NDJSON of the events after
+ * `since`, and with follow, everything up to the job's result event. Returns
+ * NULL with e set when the job is unknown or on error.
+ */
+struct MHD_Response *tcd_api__events_response(tcd_daemon *d, struct MHD_Connection *conn,
+                                              const char *id, int64_t since, int follow,
+                                              tcd_api__error *e);
+
+#endif /* TCD_API_H */

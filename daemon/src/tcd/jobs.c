@@ -1,0 +1,1336 @@
+/*
+ * jobs.c - the job manager's interface of tcd.h: create, list, get, cancel,
+ * delete, events; job.json and events.ndjson; health and metrics.
+ *
+ * Persistence (docs/api.md "State directory"): job.json is rewritten with
+ * temp + fsync + rename on every state change; events.ndjson is appended,
+ * with fdatasync after `state` and `result` events only (progress, log and
+ * metric events are not synced one by one). seq is assigned here, 1, 2, ...,
+ * and continues across daemon restarts (tcd_job__load scans the file).
+ *
+ * job.json is the job object of docs/api.md plus one internal key, "tcd":
+ * {"set":[...],"pid":N} (the --set entries, the worker's pid).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "jobs.h"
+
+static const char *const state_names[TCD_JOB_STATE_MAX] = {
+    "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"};
+
+const char *tcd_job__state_name(tcd_job_state s)
+{
+    return (unsigned)s < TCD_JOB_STATE_MAX ? state_names[s] : "unknown";
+}
+
+static int state_from_name(const char *s)
+{
+    int i;
+
+    for (i = 0; s && i < TCD_JOB_STATE_MAX; i++)
+        if (!strcmp(s, state_names[i]))
+            return i;
+    return -1;
+}
+
+int tcd_job__final(tcd_job_state s)
+{
+    return s != TCD_JOB_QUEUED && s != TCD_JOB_RUNNING;
+}
+
+/* ---- status codes ------------------------------------------------------------------------- */
+
+int tcd_status_http(tcd_status s)
+{
+    switch (s) {
+    case TCD_OK: return 200;
+    case TCD_E_BAD_REQUEST: return 400;
+    case TCD_E_INVALID_SPEC: return 400;
+    case TCD_E_JOB_NOT_FOUND: return 404;
+    case TCD_E_PLUGIN_NOT_FOUND: return 404;
+    case TCD_E_PERMISSION: return 403;
+    case TCD_E_CONFLICT: return 409;
+    case TCD_E_TOO_MANY_JOBS: return 429;
+    case TCD_E_UNAVAILABLE: return 503;
+    case TCD_E_INTERNAL: return 500;
+    }
+    return 500;
+}
+
+const char *tcd_status_code(tcd_status s)
+{
+    switch (s) {
+    case TCD_OK: return "ok";
+    case TCD_E_BAD_REQUEST: return "bad_request";
+    case TCD_E_INVALID_SPEC: return "invalid_spec";
+    case TCD_E_JOB_NOT_FOUND: return "job_not_found";
+    case TCD_E_PLUGIN_NOT_FOUND: return "plugin_not_found";
+    case TCD_E_PERMISSION: return "permission_denied";
+    case TCD_E_CONFLICT: return "conflict";
+    case TCD_E_TOO_MANY_JOBS: return "too_many_jobs";
+    case TCD_E_UNAVAILABLE: return "unavailable";
+    case TCD_E_INTERNAL: return "internal";
+    }
+    return "internal";
+}
+
+static int fail(int status, char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(int status, char *err, size_t errcap, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errcap) {
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+/* ---- ids and lookup ----------------------------------------------------------------------- */
+
+int tcd_job_id_valid(const char *s)
+{
+    int i;
+
+    if (!s || s[0] != 'j')
+        return 0;
+    for (i = 1; i <= 16; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[17] == '\0';
+}
+
+static int new_id(char out[18])
+{
+    unsigned char b[8];
+    int i;
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        return -1;
+    out[0] = 'j';
+    for (i = 0; i < 8; i++)
+        snprintf(out + 1 + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+tcd_job *tcd_job__find(tcd_daemon *d, const char *id)
+{
+    size_t i;
+
+    if (!tcd_job_id_valid(id))
+        return NULL;
+    for (i = 0; i < d->n_jobs; i++)
+        if (!strcmp(d->jobs[i]->id, id))
+            return d->jobs[i];
+    return NULL;
+}
+
+int tcd_job__add(tcd_daemon *d, tcd_job *j)
+{
+    if (d->n_jobs == d->cap_jobs) {
+        size_t cap = d->cap_jobs ? d->cap_jobs * 2 : 64;
+        struct tcd_job **nj = realloc(d->jobs, cap * sizeof(*nj));
+        if (!nj)
+            return -1;
+        d->jobs = nj;
+        d->cap_jobs = cap;
+    }
+    d->jobs[d->n_jobs++] = j;
+    return 0;
+}
+
+static void job_remove(tcd_daemon *d, tcd_job *j)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_jobs; i++) {
+        if (d->jobs[i] == j) {
+            memmove(&d->jobs[i], &d->jobs[i + 1], (d->n_jobs - i - 1) * sizeof(*d->jobs));
+            d->n_jobs--;
+            return;
+        }
+    }
+}
+
+void tcd_job__free(tcd_job *j)
+{
+    if (!j)
+        return;
+    free(j->dir);
+    free(j->name);
+    free(j->reason);
+    cJSON_Delete(j->spec);
+    tcd_strv_free(j->sets);
+    cJSON_Delete(j->progress);
+    cJSON_Delete(j->result);
+    free(j->index);
+    if (j->out_fd >= 0)
+        close(j->out_fd);
+    free(j->line);
+    cJSON_Delete(j->worker_result);
+    free(j);
+}
+
+static tcd_job *job_new(tcd_daemon *d, const char *id)
+{
+    tcd_job *j = calloc(1, sizeof(*j));
+
+    if (!j)
+        return NULL;
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    j->exit_code = j->exit_signal = -1;
+    j->out_fd = -1;
+    if (!(j->dir = tcd_strdup_printf("%s/jobs/%s", d->cfg.state_dir, id))) {
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void tcd_job__wake(tcd_daemon *d)
+{
+    uint64_t one = 1;
+
+    if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        tcd_log(TCD_LOG_WARNING, "cannot wake the main loop: %s, ignoring", strerror(errno));
+}
+
+/* ---- the job object ----------------------------------------------------------------------- */
+
+static double ms(double t)
+{
+    return round(t * 1000.0) / 1000.0;
+}
+
+static void add_time(cJSON *o, const char *k, double t)
+{
+    if (t > 0)
+        cJSON_AddNumberToObject(o, k, ms(t));
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static void add_int_or_null(cJSON *o, const char *k, int v)
+{
+    if (v >= 0)
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static void add_dup(cJSON *o, const char *k, const cJSON *v)
+{
+    cJSON *c = v ? cJSON_Duplicate(v, 1) : NULL;
+
+    cJSON_AddItemToObject(o, k, c ? c : cJSON_CreateNull());
+}
+
+/* The job object of docs/api.md; disk adds the internal "tcd" key. NULL on OOM. */
+static cJSON *job_json(const tcd_job *j, int disk)
+{
+    cJSON *o = cJSON_CreateObject(), *x;
+    char *out;
+    size_t i;
+
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", j->id);
+    cJSON_AddStringToObject(o, "kind", "train");
+    cJSON_AddStringToObject(o, "state", tcd_job__state_name(j->state));
+    add_str(o, "reason", j->reason);
+    cJSON_AddNumberToObject(o, "owner_uid", (double)j->owner);
+    add_str(o, "name", j->name);
+    add_time(o, "created", j->created);
+    add_time(o, "started", j->started);
+    add_time(o, "finished", j->finished);
+    if (j->timeout_s > 0)
+        cJSON_AddNumberToObject(o, "timeout_s", j->timeout_s);
+    else
+        cJSON_AddNullToObject(o, "timeout_s");
+    cJSON_AddNumberToObject(o, "attempts", j->attempts);
+    x = cJSON_AddObjectToObject(o, "exit");
+    add_int_or_null(x, "code", j->exit_code);
+    add_int_or_null(x, "signal", j->exit_signal);
+    if (j->spec)
+        add_dup(o, "spec", j->spec);
+    else
+        cJSON_AddObjectToObject(o, "spec");
+    out = tcd_strdup_printf("%s/output", j->dir);
+    add_str(o, "output", out);
+    free(out);
+    add_dup(o, "progress", j->progress);
+    add_dup(o, "result", j->result);
+    if (disk) {
+        cJSON *t = cJSON_AddObjectToObject(o, "tcd"), *s = cJSON_AddArrayToObject(t, "set");
+        for (i = 0; i < j->n_sets; i++)
+            cJSON_AddItemToArray(s, cJSON_CreateString(j->sets[i]));
+        cJSON_AddNumberToObject(t, "pid", (double)(j->pid ? j->pid : j->prev_pid));
+    }
+    return o;
+}
+
+static int job_save_to(tcd_job *j, const char *path)
+{
+    cJSON *o = job_json(j, 1);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    int r = -ENOMEM;
+
+    if (s) {
+        size_t n = strlen(s);
+        s[n] = '\n'; /* replaces the NUL; written with its length */
+        r = tcd_write_file_atomic(path, s, n + 1, 0640);
+    }
+    cJSON_free(s);
+    cJSON_Delete(o);
+    return r;
+}
+
+int tcd_job__save(tcd_daemon *d, tcd_job *j)
+{
+    char *path = tcd_strdup_printf("%s/job.json", j->dir);
+    int r = path ? job_save_to(j, path) : -ENOMEM;
+
+    (void)d;
+    if (r < 0)
+        tcd_log(TCD_LOG_ERR, "job %s: cannot write job.json: %s", j->id, strerror(-r));
+    free(path);
+    return r;
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+static void index_add(tcd_job *j, int64_t seq, off_t off)
+{
+    if ((seq - 1) % TCD_EVENT_STRIDE)
+        return;
+    if ((size_t)((seq - 1) / TCD_EVENT_STRIDE) != j->n_index)
+        return; /* a gap; the index stays a prefix */
+    if (j->n_index == j->cap_index) {
+        size_t cap = j->cap_index ? j->cap_index * 2 : 16;
+        off_t *ni = realloc(j->index, cap * sizeof(*ni));
+        if (!ni)
+            return;
+        j->index = ni;
+        j->cap_index = cap;
+    }
+    j->index[j->n_index++] = off;
+}
+
+static int append_line(tcd_job *j, const char *s, size_t n, int durable)
+{
+    char *path = tcd_strdup_printf("%s/events.ndjson", j->dir);
+    int fd = -1, r = 0;
+    ssize_t w;
+
+    if (!path)
+        return -ENOMEM;
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0) {
+        r = -errno;
+        goto out;
+    }
+    w = write(fd, s, n);
+    if (w != (ssize_t)n) {
+        r = w < 0 ? -errno : -ENOSPC;
+        if (w > 0 && ftruncate(fd, j->events_end) < 0)
+            r = -errno;
+        goto out;
+    }
+    if (durable && fdatasync(fd) < 0)
+        r = -errno;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return r;
+}
+
+int tcd_job__emit(tcd_daemon *d, tcd_job *j, cJSON *ev, int durable)
+{
+    cJSON *line = cJSON_CreateObject(), *it;
+    char *s = NULL;
+    size_t n;
+    int r = -ENOMEM;
+
+    if (!line || !ev)
+        goto out;
+    cJSON_AddNumberToObject(line, "seq", (double)(j->seq + 1));
+    cJSON_AddNumberToObject(line, "ts", ms(tcd_now()));
+    cJSON_AddStringToObject(line, "job", j->id);
+    while ((it = ev->child)) {
+        cJSON_DetachItemViaPointer(ev, it);
+        if (!it->string || !strcmp(it->string, "seq") || !strcmp(it->string, "ts") ||
+            !strcmp(it->string, "job"))
+            cJSON_Delete(it);
+        else
+            cJSON_AddItemToObject(line, it->string, it);
+    }
+    if (!(s = cJSON_PrintUnformatted(line)))
+        goto out;
+    n = strlen(s);
+    s[n] = '\n';
+    if ((r = append_line(j, s, n + 1, durable)) < 0) {
+        tcd_log(TCD_LOG_ERR, "job %s: cannot append to events.ndjson: %s, ignoring", j->id,
+                strerror(-r));
+        goto out;
+    }
+    j->seq++;
+    index_add(j, j->seq, j->events_end);
+    j->events_end += (off_t)(n + 1);
+    pthread_cond_broadcast(&d->events);
+out:
+    cJSON_free(s);
+    cJSON_Delete(line);
+    cJSON_Delete(ev);
+    return r;
+}
+
+void tcd_job__log(tcd_daemon *d, tcd_job *j, const char *level, const char *fmt, ...)
+{
+    cJSON *e = cJSON_CreateObject();
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cJSON_AddStringToObject(e, "type", "log");
+    cJSON_AddStringToObject(e, "level", level);
+    cJSON_AddStringToObject(e, "message", msg);
+    tcd_job__emit(d, j, e, 0);
+}
+
+static void emit_state(tcd_daemon *d, tcd_job *j)
+{
+    cJSON *e = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(e, "type", "state");
+    cJSON_AddStringToObject(e, "state", tcd_job__state_name(j->state));
+    add_str(e, "reason", j->reason);
+    tcd_job__emit(d, j, e, 1);
+}
+
+static void set_reason(tcd_job *j, const char *reason)
+{
+    free(j->reason);
+    j->reason = reason ? strdup(reason) : NULL;
+}
+
+void tcd_job__set_state(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason)
+{
+    j->state = s;
+    set_reason(j, reason);
+    emit_state(d, j);
+    tcd_job__save(d, j);
+}
+
+static const char *error_code_for(const tcd_job *j)
+{
+    if (j->state == TCD_JOB_FAILED && j->reason && !strncmp(j->reason, "plugin_crashed", 14))
+        return "plugin_crashed";
+    return tcd_job__state_name(j->state);
+}
+
+void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason)
+{
+    cJSON *r = j->worker_result, *m;
+
+    j->worker_result = NULL;
+    j->state = s;
+    set_reason(j, reason);
+    j->finished = tcd_now();
+    emit_state(d, j);
+
+    if (!r) {
+        r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "type", "result");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(r, "state");
+    cJSON_AddStringToObject(r, "state", tcd_job__state_name(s));
+    if (s != TCD_JOB_SUCCEEDED && !cJSON_GetObjectItemCaseSensitive(r, "error")) {
+        cJSON *e = cJSON_AddObjectToObject(r, "error");
+        cJSON_AddStringToObject(e, "code", error_code_for(j));
+        cJSON_AddStringToObject(e, "message", reason ? reason : tcd_job__state_name(s));
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(r, "output")) {
+        char *p = tcd_strdup_printf("%s/output", j->dir);
+        if (p)
+            cJSON_AddStringToObject(r, "output", p);
+        free(p);
+    }
+    m = cJSON_GetObjectItemCaseSensitive(r, "metrics");
+    if (cJSON_IsObject(m)) {
+        cJSON_Delete(j->result);
+        j->result = cJSON_Duplicate(m, 1);
+    }
+    tcd_job__emit(d, j, r, 1);
+    tcd_job__save(d, j);
+}
+
+/* ---- reading events.ndjson ---------------------------------------------------------------- */
+
+#define SCAN_BUF (256 * 1024)
+
+/*
+ * Call fn for every complete line in [start, end) of fd, with its offset; a
+ * line longer than SCAN_BUF comes as (NULL, its length so far). fn returns
+ * nonzero to stop. Returns the offset after the last complete line seen, or
+ * -1 on a read error.
+ */
+typedef int (*line_fn)(const char *s, size_t n, off_t off, void *ctx);
+
+static off_t scan_lines(int fd, off_t start, off_t end, line_fn fn, void *ctx)
+{
+    char *buf = malloc(SCAN_BUF);
+    off_t pos = start, done = start;
+    size_t have = 0;
+    int skipping = 0, stop = 0;
+
+    if (!buf)
+        return -1;
+    while (!stop && pos + (off_t)have < end) {
+        size_t want = SCAN_BUF - have, used;
+        ssize_t n;
+        char *p, *nl;
+        if ((off_t)want > end - pos - (off_t)have)
+            want = (size_t)(end - pos - (off_t)have);
+        n = pread(fd, buf + have, want, pos + (off_t)have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n < 0)
+                done = -1;
+            break;
+        }
+        have += (size_t)n;
+        p = buf;
+        while (!stop && (nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
+            off_t off = pos + (p - buf);
+            if (!skipping)
+                stop = fn(p, (size_t)(nl - p), off, ctx);
+            skipping = 0;
+            p = nl + 1;
+            done = pos + (p - buf);
+        }
+        used = (size_t)(p - buf);
+        pos += (off_t)used;
+        memmove(buf, p, have - used);
+        have -= used;
+        if (have == SCAN_BUF) {
+            if (!skipping)
+                stop = fn(NULL, have, pos, ctx);
+            skipping = 1;
+            pos += (off_t)have;
+            have = 0;
+        }
+    }
+    free(buf);
+    return done;
+}
+
+/* seq of an event line we wrote ({"seq":N,...}); -1 if unreadable. */
+static int64_t line_seq(const char *s, size_t n)
+{
+    char tmp[32];
+    size_t k;
+    char *end;
+    long long v;
+
+    if (n < 8 || memcmp(s, "{\"seq\":", 7) != 0)
+        return -1;
+    for (k = 0; k < sizeof(tmp) - 1 && 7 + k < n && s[7 + k] >= '0' && s[7 + k] <= '9'; k++)
+        tmp[k] = s[7 + k];
+    tmp[k] = '\0';
+    v = strtoll(tmp, &end, 10);
+    return k ? (int64_t)v : -1;
+}
+
+typedef struct load_scan {
+    tcd_job *j;
+} load_scan;
+
+static int load_line(const char *s, size_t n, off_t off, void *ctx)
+{
+    tcd_job *j = ((load_scan *)ctx)->j;
+    int64_t seq = s ? line_seq(s, n) : -1;
+
+    if (seq > j->seq) {
+        j->seq = seq;
+        index_add(j, seq, off);
+    }
+    return 0;
+}
+
+/* Find the last seq; cut a torn last line (a crash mid-write). */
+static void load_events(tcd_job *j)
+{
+    char *path = tcd_strdup_printf("%s/events.ndjson", j->dir);
+    load_scan ls = {j};
+    struct stat st;
+    off_t end;
+    int fd;
+
+    if (!path)
+        return;
+    if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+        free(path);
+        return;
+    }
+    if (fstat(fd, &st) == 0) {
+        end = scan_lines(fd, 0, st.st_size, load_line, &ls);
+        if (end >= 0 && end < st.st_size) {
+            tcd_log(TCD_LOG_WARNING, "job %s: events.ndjson ends in a torn line, cutting it",
+                    j->id);
+            if (ftruncate(fd, end) < 0)
+                tcd_log(TCD_LOG_WARNING, "job %s: cannot truncate events.ndjson: %s, ignoring",
+                        j->id, strerror(errno));
+        }
+        j->events_end = end >= 0 ? end : 0;
+    }
+    close(fd);
+    free(path);
+}
+
+typedef struct read_scan {
+    int64_t since;
+    size_t max;
+    char *buf;
+    size_t len, cap;
+    int64_t last;
+    int oom;
+} read_scan;
+
+static int read_line(const char *s, size_t n, off_t off, void *ctx)
+{
+    read_scan *r = ctx;
+    int64_t seq;
+
+    (void)off;
+    if (!s || (seq = line_seq(s, n)) <= r->since)
+        return 0;
+    if (r->len && r->len + n + 1 > r->max)
+        return 1;
+    if (r->len + n + 2 > r->cap) {
+        size_t cap = (r->len + n + 2) * 2;
+        char *nb = realloc(r->buf, cap);
+        if (!nb) {
+            r->oom = 1;
+            return 1;
+        }
+        r->buf = nb;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, s, n);
+    r->len += n;
+    r->buf[r->len++] = '\n';
+    r->buf[r->len] = '\0';
+    r->last = seq;
+    return r->len >= r->max;
+}
+
+int tcd_job_events(tcd_daemon *d, const char *id, int64_t since, size_t max_bytes, char **out,
+                   size_t *out_len, int64_t *last_seq, int *finished, char *err, size_t errcap)
+{
+    read_scan rs;
+    char *path = NULL;
+    off_t start = 0, end;
+    int64_t job_seq;
+    int final, fd = -1, r = TCD_OK;
+    tcd_job *j;
+
+    memset(&rs, 0, sizeof(rs));
+    if (since < 0)
+        since = 0;
+    pthread_mutex_lock(&d->lock);
+    if (!(j = tcd_job__find(d, id))) {
+        pthread_mutex_unlock(&d->lock);
+        return fail(TCD_E_JOB_NOT_FOUND, err, errcap, "no job '%s'", id);
+    }
+    job_seq = j->seq;
+    final = tcd_job__final(j->state);
+    end = j->events_end;
+    if (j->n_index) {
+        size_t k = (size_t)(since / TCD_EVENT_STRIDE);
+        start = j->index[k < j->n_index ? k : j->n_index - 1];
+    }
+    path = tcd_strdup_printf("%s/events.ndjson", j->dir);
+    pthread_mutex_unlock(&d->lock);
+
+    rs.since = since;
+    rs.max = max_bytes ? max_bytes : 1;
+    rs.last = since;
+    if (!path) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    if (since < job_seq) {
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+            r = errno == ENOENT
+                    ? fail(TCD_E_JOB_NOT_FOUND, err, errcap, "no job '%s'", id)
+                    : fail(TCD_E_INTERNAL, err, errcap, "cannot read events: %s", strerror(errno));
+            goto out;
+        }
+        if (scan_lines(fd, start, end, read_line, &rs) < 0 || rs.oom) {
+            r = fail(TCD_E_INTERNAL, err, errcap, "cannot read the events of job '%s'", id);
+            goto out;
+        }
+    }
+    if (!rs.buf && !(rs.buf = calloc(1, 1))) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    *out = rs.buf;
+    rs.buf = NULL;
+    *out_len = rs.len;
+    *last_seq = rs.last;
+    *finished = final && rs.last >= job_seq;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(rs.buf);
+    free(path);
+    return r;
+}
+
+int tcd_job_events_wait(tcd_daemon *d, const char *id, int64_t since, int timeout_ms)
+{
+    struct timespec ts;
+    tcd_job *j;
+    int r = TCD_OK;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        if (!(j = tcd_job__find(d, id))) {
+            r = TCD_E_JOB_NOT_FOUND;
+            break;
+        }
+        if (j->seq > since || tcd_job__final(j->state) || d->shutting_down)
+            break;
+        if (pthread_cond_timedwait(&d->events, &d->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
+
+/* ---- loading a job directory -------------------------------------------------------------- */
+
+static double num(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : dflt;
+}
+
+static char *str_dup(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static int load_sets(tcd_job *j, const cJSON *arr)
+{
+    const cJSON *it;
+    size_t n = (size_t)cJSON_GetArraySize(arr), k = 0;
+
+    if (!(j->sets = calloc(n + 1, sizeof(char *))))
+        return -1;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (cJSON_IsString(it) && k < n && !(j->sets[k++] = strdup(it->valuestring)))
+            return -1;
+    }
+    j->n_sets = k;
+    return 0;
+}
+
+tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
+{
+    tcd_job *j = job_new(d, id);
+    char *path = NULL, *text = NULL;
+    cJSON *o = NULL, *x;
+    int st, r;
+
+    if (!j || !(path = tcd_strdup_printf("%s/job.json", j->dir))) {
+        fail(0, err, errcap, "out of memory");
+        goto bad;
+    }
+    if ((r = tcd_read_file(path, 16 * 1024 * 1024, &text, NULL)) < 0) {
+        fail(0, err, errcap, "cannot read %s: %s", path, strerror(-r));
+        goto bad;
+    }
+    if (!(o = cJSON_Parse(text)) || !cJSON_IsObject(o)) {
+        fail(0, err, errcap, "%s is not valid JSON", path);
+        goto bad;
+    }
+    x = cJSON_GetObjectItemCaseSensitive(o, "id");
+    if (!cJSON_IsString(x) || strcmp(x->valuestring, id) != 0) {
+        fail(0, err, errcap, "%s names another job id", path);
+        goto bad;
+    }
+    x = cJSON_GetObjectItemCaseSensitive(o, "state");
+    if ((st = state_from_name(cJSON_IsString(x) ? x->valuestring : NULL)) < 0) {
+        fail(0, err, errcap, "%s has no valid state", path);
+        goto bad;
+    }
+    j->state = (tcd_job_state)st;
+    j->reason = str_dup(o, "reason");
+    j->name = str_dup(o, "name");
+    j->owner = (uid_t)num(o, "owner_uid", 0);
+    j->created = num(o, "created", 0);
+    j->started = num(o, "started", 0);
+    j->finished = num(o, "finished", 0);
+    j->timeout_s = num(o, "timeout_s", 0);
+    j->attempts = (int)num(o, "attempts", 0);
+    x = cJSON_GetObjectItemCaseSensitive(o, "exit");
+    j->exit_code = (int)num(x, "code", -1);
+    j->exit_signal = (int)num(x, "signal", -1);
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "spec")) && cJSON_IsObject(x))
+        j->spec = cJSON_Duplicate(x, 1);
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "progress")) && cJSON_IsObject(x))
+        j->progress = cJSON_Duplicate(x, 1);
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "result")) && cJSON_IsObject(x))
+        j->result = cJSON_Duplicate(x, 1);
+    x = cJSON_GetObjectItemCaseSensitive(o, "tcd");
+    if (load_sets(j, cJSON_GetObjectItemCaseSensitive(x, "set")) < 0) {
+        fail(0, err, errcap, "out of memory");
+        goto bad;
+    }
+    j->prev_pid = (pid_t)num(x, "pid", 0);
+    load_events(j);
+    goto out;
+bad:
+    tcd_job__free(j);
+    j = NULL;
+out:
+    cJSON_Delete(o);
+    free(text);
+    free(path);
+    return j;
+}
+
+/* ---- spec YAML as JSON (for the job object) ----------------------------------------------- */
+
+static cJSON *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+{
+    cJSON *o = NULL;
+
+    if (!n || depth > 16)
+        return cJSON_CreateNull();
+    switch (n->type) {
+    case YAML_SCALAR_NODE: return cJSON_CreateString((const char *)n->data.scalar.value);
+    case YAML_SEQUENCE_NODE: {
+        yaml_node_item_t *it;
+        o = cJSON_CreateArray();
+        for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+            cJSON_AddItemToArray(o,
+                                 yaml_node_json(doc, yaml_document_get_node(doc, *it), depth + 1));
+        return o;
+    }
+    case YAML_MAPPING_NODE: {
+        yaml_node_pair_t *p;
+        o = cJSON_CreateObject();
+        for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            yaml_node_t *k = yaml_document_get_node(doc, p->key);
+            if (k && k->type == YAML_SCALAR_NODE)
+                cJSON_AddItemToObject(
+                    o, (const char *)k->data.scalar.value,
+                    yaml_node_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
+        }
+        return o;
+    }
+    default: return cJSON_CreateNull();
+    }
+}
+
+static cJSON *spec_json(const char *yaml, const char *const *sets, size_t n_sets)
+{
+    yaml_parser_t p;
+    yaml_document_t doc;
+    cJSON *o = NULL;
+    size_t i;
+
+    if (!yaml_parser_initialize(&p))
+        return cJSON_CreateObject();
+    yaml_parser_set_input_string(&p, (const unsigned char *)yaml, strlen(yaml));
+    if (yaml_parser_load(&p, &doc)) {
+        o = yaml_node_json(&doc, yaml_document_get_root_node(&doc), 0);
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&p);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        o = cJSON_CreateObject();
+    }
+    for (i = 0; o && i < n_sets; i++) {
+        const char *eq = strchr(sets[i], '='), *dot = strchr(sets[i], '.');
+        char sec[128], key[128];
+        cJSON *s;
+        if (!eq || !dot || dot > eq || (size_t)(dot - sets[i]) >= sizeof(sec) ||
+            (size_t)(eq - dot - 1) >= sizeof(key))
+            continue;
+        snprintf(sec, sizeof(sec), "%.*s", (int)(dot - sets[i]), sets[i]);
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+        if (!cJSON_IsObject(s = cJSON_GetObjectItemCaseSensitive(o, sec))) {
+            cJSON_DeleteItemFromObjectCaseSensitive(o, sec);
+            s = cJSON_AddObjectToObject(o, sec);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(s, key);
+        cJSON_AddStringToObject(s, key, eq + 1);
+    }
+    return o;
+}
+
+/* ---- create ------------------------------------------------------------------------------- */
+
+static size_t active_jobs(const tcd_daemon *d)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < d->n_jobs; i++)
+        n += !tcd_job__final(d->jobs[i]->state);
+    return n;
+}
+
+static int admit(tcd_daemon *d, char *err, size_t errcap)
+{
+    if (d->shutting_down)
+        return fail(TCD_E_UNAVAILABLE, err, errcap, "the daemon is shutting down");
+    if (active_jobs(d) >= d->cfg.limits.max_jobs)
+        return fail(TCD_E_TOO_MANY_JOBS, err, errcap,
+                    "%zu jobs are queued or running (max_jobs); try again later",
+                    d->cfg.limits.max_jobs);
+    return TCD_OK;
+}
+
+static int check_args(tcd_daemon *d, const char *spec_yaml, const char *const *sets, size_t n_sets,
+                      const char *name, double timeout_s, char *err, size_t errcap)
+{
+    size_t i, max_spec, max_sets;
+    const char *c;
+
+    pthread_mutex_lock(&d->lock);
+    max_spec = d->cfg.limits.max_spec;
+    max_sets = d->cfg.limits.max_sets;
+    pthread_mutex_unlock(&d->lock);
+    if (!spec_yaml || !*spec_yaml)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "spec_yaml is empty");
+    if (strlen(spec_yaml) > max_spec)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "spec_yaml is longer than %zu bytes", max_spec);
+    if (n_sets > max_sets)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "more than %zu set entries", max_sets);
+    for (i = 0; i < n_sets; i++) {
+        if (!sets[i] || !*sets[i] || strlen(sets[i]) > TCD_MAX_SET_LEN)
+            return fail(TCD_E_BAD_REQUEST, err, errcap,
+                        "set entry %zu is empty or longer than %d bytes", i, TCD_MAX_SET_LEN);
+    }
+    if (name) {
+        if (strlen(name) > TCD_MAX_NAME)
+            return fail(TCD_E_BAD_REQUEST, err, errcap, "name is longer than %d bytes",
+                        TCD_MAX_NAME);
+        for (c = name; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                return fail(TCD_E_BAD_REQUEST, err, errcap, "name has control characters");
+    }
+    if (!isfinite(timeout_s) || timeout_s < 0 || timeout_s > 1e9)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "timeout_s must be in [0, 1e9]");
+    return TCD_OK;
+}
+
+/* Run `tcd-worker check spec.yaml --set... --json` in dir. */
+static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, size_t n_sets,
+                      char *err, size_t errcap)
+{
+    const char **argv = calloc(n_sets * 2 + 6, sizeof(char *));
+    char *out = NULL, *last;
+    cJSON *o = NULL, *ok, *msg;
+    size_t i, k = 0;
+    int st = 0, r;
+
+    if (!argv)
+        return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    argv[k++] = d->cfg.worker_path;
+    argv[k++] = "check";
+    argv[k++] = "spec.yaml";
+    for (i = 0; i < n_sets; i++) {
+        argv[k++] = "--set";
+        argv[k++] = sets[i];
+    }
+    argv[k++] = "--json";
+    argv[k] = NULL;
+    r = tcd_run_capture(&d->cfg, argv, dir, TCD_PROBE_TIMEOUT_S, &out, &st, err, errcap);
+    if (r < 0) {
+        tcd_log(TCD_LOG_ERR, "spec check: %s", err);
+        goto out;
+    }
+    /* The verdict is the last line. */
+    while ((last = strrchr(out, '\n')) && last[1] == '\0')
+        *last = '\0';
+    last = strrchr(out, '\n');
+    o = cJSON_Parse(last ? last + 1 : out);
+    ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+    msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "error"), "message");
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && cJSON_IsTrue(ok)) {
+        r = TCD_OK;
+    } else if (cJSON_IsFalse(ok) || (WIFEXITED(st) && WEXITSTATUS(st) == 78)) {
+        r = fail(TCD_E_INVALID_SPEC, err, errcap, "%s",
+                 cJSON_IsString(msg) ? msg->valuestring : "the spec was refused");
+    } else {
+        r = fail(TCD_E_INTERNAL, err, errcap, "the spec check failed (%s %d)",
+                 WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        tcd_log(TCD_LOG_ERR, "%s", err);
+    }
+out:
+    cJSON_Delete(o);
+    free(out);
+    free(argv);
+    return r;
+}
+
+static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char *spec_yaml,
+                          const char *const *sets, size_t n_sets, const char *name,
+                          double timeout_s)
+{
+    tcd_job *j = job_new(d, id);
+    size_t i;
+
+    if (!j)
+        return NULL;
+    j->owner = owner;
+    j->state = TCD_JOB_QUEUED;
+    j->created = tcd_now();
+    j->timeout_s = timeout_s > 0 ? timeout_s : d->cfg.limits.default_timeout_s;
+    if ((name && *name && !(j->name = strdup(name))) ||
+        !(j->spec = spec_json(spec_yaml, sets, n_sets)) ||
+        !(j->sets = calloc(n_sets + 1, sizeof(char *))))
+        goto oom;
+    for (i = 0; i < n_sets; i++)
+        if (!(j->sets[i] = strdup(sets[i])))
+            goto oom;
+    j->n_sets = n_sets;
+    return j;
+oom:
+    tcd_job__free(j);
+    return NULL;
+}
+
+int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
+                    size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
+                    size_t errcap)
+{
+    char id[18], *tmp = NULL, *spec_path = NULL, *json_path = NULL, *final_dir = NULL;
+    tcd_job *j = NULL;
+    int r, locked = 0;
+
+    if ((r = check_args(d, spec_yaml, sets, n_sets, name, timeout_s, err, errcap)) < 0)
+        return r;
+    pthread_mutex_lock(&d->lock);
+    r = admit(d, err, errcap);
+    pthread_mutex_unlock(&d->lock);
+    if (r < 0)
+        return r;
+    if (new_id(id) < 0)
+        return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
+    tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
+    spec_path = tcd_strdup_printf("%s/tmp/%s/spec.yaml", d->cfg.state_dir, id);
+    json_path = tcd_strdup_printf("%s/tmp/%s/job.json", d->cfg.state_dir, id);
+    final_dir = tcd_strdup_printf("%s/jobs/%s", d->cfg.state_dir, id);
+    if (!tmp || !spec_path || !json_path || !final_dir) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    if (mkdir(tmp, 0750) < 0 ||
+        (r = tcd_write_file_atomic(spec_path, spec_yaml, strlen(spec_yaml), 0640)) < 0) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "cannot write the spec under %s: %s", tmp,
+                 strerror(r < 0 ? -r : errno));
+        tcd_log(TCD_LOG_ERR, "%s", err);
+        goto out;
+    }
+    if ((r = check_spec(d, tmp, sets, n_sets, err, errcap)) < 0)
+        goto out;
+    pthread_mutex_lock(&d->lock);
+    locked = 1;
+    if ((r = admit(d, err, errcap)) < 0)
+        goto out;
+    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, name, timeout_s))) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    if ((r = job_save_to(j, json_path)) < 0 || rename(tmp, final_dir) < 0) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "cannot create the job directory %s: %s", final_dir,
+                 strerror(r < 0 ? -r : errno));
+        tcd_log(TCD_LOG_ERR, "%s", err);
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL; /* now the job's directory */
+    if (tcd_job__add(d, j) < 0) {
+        tcd_rm_rf(final_dir);
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    emit_state(d, j);
+    d->jobs_created_total++;
+    *out = job_json(j, 0);
+    tcd_log(TCD_LOG_INFO, "job %s queued by uid %u", j->id, (unsigned)owner);
+    j = NULL;
+    tcd_job__wake(d);
+    r = TCD_OK;
+out:
+    if (locked)
+        pthread_mutex_unlock(&d->lock);
+    if (tmp)
+        tcd_rm_rf(tmp);
+    tcd_job__free(j);
+    free(tmp);
+    free(spec_path);
+    free(json_path);
+    free(final_dir);
+    return r;
+}
+
+/* ---- list, get, cancel, delete ------------------------------------------------------------ */
+
+int tcd_jobs_list(tcd_daemon *d, const char *state, int limit, cJSON **out, char *err,
+                  size_t errcap)
+{
+    cJSON *o, *arr;
+    size_t i;
+    int want = -1, n = 0;
+
+    if (state && (want = state_from_name(state)) < 0)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "unknown state '%s'", state);
+    if (limit < 1 || limit > 1000)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "limit must be in 1..1000");
+    if (!(o = cJSON_CreateObject()) || !(arr = cJSON_AddArrayToObject(o, "jobs"))) {
+        cJSON_Delete(o);
+        return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    }
+    pthread_mutex_lock(&d->lock);
+    for (i = d->n_jobs; i-- > 0 && n < limit;) {
+        tcd_job *j = d->jobs[i];
+        if (want >= 0 && (int)j->state != want)
+            continue;
+        cJSON_AddItemToArray(arr, job_json(j, 0));
+        n++;
+    }
+    pthread_mutex_unlock(&d->lock);
+    *out = o;
+    return TCD_OK;
+}
+
+int tcd_job_get(tcd_daemon *d, const char *id, cJSON **out, char *err, size_t errcap)
+{
+    tcd_job *j;
+    cJSON *o = NULL;
+
+    pthread_mutex_lock(&d->lock);
+    if ((j = tcd_job__find(d, id)))
+        o = job_json(j, 0);
+    pthread_mutex_unlock(&d->lock);
+    if (!j)
+        return fail(TCD_E_JOB_NOT_FOUND, err, errcap, "no job '%s'", id);
+    if (!o)
+        return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    *out = o;
+    return TCD_OK;
+}
+
+static int may_touch(const tcd_job *j, uid_t caller, char *err, size_t errcap)
+{
+    if (caller != 0 && caller != j->owner)
+        return fail(TCD_E_PERMISSION, err, errcap, "job '%s' belongs to uid %u", j->id,
+                    (unsigned)j->owner);
+    return TCD_OK;
+}
+
+int tcd_job_cancel(tcd_daemon *d, const char *id, uid_t caller, cJSON **out, char *err,
+                   size_t errcap)
+{
+    char reason[64];
+    tcd_job *j;
+    int r = TCD_OK;
+
+    pthread_mutex_lock(&d->lock);
+    if (!(j = tcd_job__find(d, id))) {
+        r = fail(TCD_E_JOB_NOT_FOUND, err, errcap, "no job '%s'", id);
+        goto out;
+    }
+    if ((r = may_touch(j, caller, err, errcap)) < 0)
+        goto out;
+    if (tcd_job__final(j->state)) {
+        r = fail(TCD_E_CONFLICT, err, errcap, "job '%s' is already %s", id,
+                 tcd_job__state_name(j->state));
+        goto out;
+    }
+    snprintf(reason, sizeof(reason), "cancelled by uid %u", (unsigned)caller);
+    if (j->state == TCD_JOB_QUEUED) {
+        tcd_job__finish(d, j, TCD_JOB_CANCELLED, reason);
+        tcd_log(TCD_LOG_INFO, "job %s %s", j->id, reason);
+    } else if (j->pid > 0 && j->stop != TCD_STOP_CANCEL) {
+        j->stop = TCD_STOP_CANCEL;
+        j->cancel_uid = caller;
+        kill(-j->pid, SIGTERM);
+        j->kill_at = tcd_mono() + d->cfg.limits.cancel_grace_s;
+        tcd_job__log(d, j, "info", "cancel requested by uid %u; stopping the worker",
+                     (unsigned)caller);
+        tcd_log(TCD_LOG_INFO, "job %s: cancel requested by uid %u", j->id, (unsigned)caller);
+        tcd_job__wake(d);
+    } else if (j->pid <= 0) {
+        r = fail(TCD_E_UNAVAILABLE, err, errcap, "the daemon is shutting down");
+        goto out;
+    }
+    if (!(*out = job_json(j, 0)))
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+out:
+    pthread_mutex_unlock(&d->lock);
+    return r;
+}
+
+int tcd_job_delete(tcd_daemon *d, const char *id, uid_t caller, char *err, size_t errcap)
+{
+    char *trash = NULL;
+    tcd_job *j;
+    int r = TCD_OK;
+
+    pthread_mutex_lock(&d->lock);
+    if (!(j = tcd_job__find(d, id))) {
+        r = fail(TCD_E_JOB_NOT_FOUND, err, errcap, "no job '%s'", id);
+        goto out;
+    }
+    if ((r = may_touch(j, caller, err, errcap)) < 0)
+        goto out;
+    if (!tcd_job__final(j->state)) {
+        r = fail(TCD_E_CONFLICT, err, errcap, "job '%s' is %s; cancel it first", id,
+                 tcd_job__state_name(j->state));
+        goto out;
+    }
+    /* Move it out of jobs/ at once (atomic), remove the files after unlocking. */
+    if (!(trash = tcd_strdup_printf("%s/tmp/deleted-%s", d->cfg.state_dir, id)) ||
+        (tcd_rm_rf(trash), rename(j->dir, trash) < 0)) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "cannot remove %s: %s", j->dir, strerror(errno));
+        tcd_log(TCD_LOG_ERR, "%s", err);
+        goto out;
+    }
+    job_remove(d, j);
+    tcd_job__free(j);
+    pthread_cond_broadcast(&d->events);
+out:
+    pthread_mutex_unlock(&d->lock);
+    if (r == TCD_OK && trash) {
+        int e = tcd_rm_rf(trash);
+        if (e < 0)
+            tcd_log(TCD_LOG_WARNING, "cannot remove %s: %s, ignoring", trash, strerror(-e));
+        else
+            tcd_log(TCD_LOG_INFO, "job %s deleted by uid %u", id, (unsigned)caller);
+    }
+    free(trash);
+    return r;
+}
+
+/* ---- health, metrics ---------------------------------------------------------------------- */
+
+static void count_states(tcd_daemon *d, size_t counts[TCD_JOB_STATE_MAX])
+{
+    size_t i;
+
+    memset(counts, 0, sizeof(size_t) * TCD_JOB_STATE_MAX);
+    for (i = 0; i < d->n_jobs; i++)
+        counts[d->jobs[i]->state]++;
+}
+
+cJSON *tcd_health(tcd_daemon *d)
+{
+    size_t c[TCD_JOB_STATE_MAX];
+    cJSON *o = cJSON_CreateObject(), *jobs;
+    int down;
+
+    pthread_mutex_lock(&d->lock);
+    count_states(d, c);
+    down = d->shutting_down;
+    pthread_mutex_unlock(&d->lock);
+    cJSON_AddStringToObject(o, "status", down ? "shutting_down" : "ok");
+    cJSON_AddNumberToObject(o, "uptime_s", ms(tcd_now() - d->started_at));
+    jobs = cJSON_AddObjectToObject(o, "jobs");
+    cJSON_AddNumberToObject(jobs, "queued", (double)c[TCD_JOB_QUEUED]);
+    cJSON_AddNumberToObject(jobs, "running", (double)c[TCD_JOB_RUNNING]);
+    return o;
+}
+
+void tcd_count_request(tcd_daemon *d, int http_status)
+{
+    int k = http_status / 100;
+
+    if (k < 1 || k > 5)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->http_requests_total[k]++;
+    pthread_mutex_unlock(&d->lock);
+}
+
+char *tcd_metrics_text(tcd_daemon *d)
+{
+    size_t c[TCD_JOB_STATE_MAX], cap = 4096, len = 0;
+    uint64_t created, http[6];
+    char *buf = malloc(cap);
+    int i;
+
+    if (!buf)
+        return NULL;
+    pthread_mutex_lock(&d->lock);
+    count_states(d, c);
+    created = d->jobs_created_total;
+    memcpy(http, d->http_requests_total, sizeof(http));
+    pthread_mutex_unlock(&d->lock);
+#define PUT(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
+    PUT("# HELP tcd_jobs Jobs known to the daemon, by state.\n# TYPE tcd_jobs gauge\n");
+    for (i = 0; i < TCD_JOB_STATE_MAX; i++)
+        PUT("tcd_jobs{state=\"%s\"} %zu\n", state_names[i], c[i]);
+    PUT("# HELP tcd_jobs_created_total Jobs accepted since the daemon started.\n"
+        "# TYPE tcd_jobs_created_total counter\ntcd_jobs_created_total %llu\n",
+        (unsigned long long)created);
+    PUT("# HELP tcd_http_requests_total HTTP requests served, by status class.\n"
+        "# TYPE tcd_http_requests_total counter\n");
+    for (i = 1; i <= 5; i++)
+        PUT("tcd_http_requests_total{code=\"%dxx\"} %llu\n", i, (unsigned long long)http[i]);
+    PUT("# HELP tcd_uptime_seconds Seconds since the daemon started.\n"
+        "# TYPE tcd_uptime_seconds gauge\ntcd_uptime_seconds %.3f\n",
+        tcd_now() - d->started_at);
+#undef PUT
+    if (len >= cap) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

@@ -1,0 +1,107 @@
+/*
+ * jobs.h - the job object, shared by jobs.c (API side, persistence, events)
+ * and supervise.c (the main loop's side: spawning, pipes, reaping, timers).
+ *
+ * Every field is guarded by d->lock. The runtime fields (pid, out_fd, line,
+ * stop, deadlines) change only on the main thread, except that
+ * tcd_job_cancel (any thread, under the lock) sets stop and kill_at.
+ */
+#ifndef TCD_JOBS_H
+#define TCD_JOBS_H
+
+#include <sys/types.h>
+
+#include "internal.h"
+
+typedef enum tcd_job_state {
+    TCD_JOB_QUEUED,
+    TCD_JOB_RUNNING,
+    TCD_JOB_SUCCEEDED,
+    TCD_JOB_FAILED,
+    TCD_JOB_CANCELLED,
+    TCD_JOB_TIMED_OUT,
+    TCD_JOB_INTERRUPTED,
+    TCD_JOB_STATE_MAX
+} tcd_job_state;
+
+/* Why tcd signalled a running worker. */
+typedef enum tcd_job_stop {
+    TCD_STOP_NONE,
+    TCD_STOP_CANCEL,
+    TCD_STOP_TIMEOUT,
+    TCD_STOP_SHUTDOWN
+} tcd_job_stop;
+
+/* events.ndjson byte offset of every TCD_EVENT_STRIDE-th event (seq 1, 1+S, 1+2S, ...). */
+#define TCD_EVENT_STRIDE 64
+
+typedef struct tcd_job {
+    char id[18];
+    char *dir;  /* STATE/jobs/<id> */
+    char *name; /* NULL: none */
+    uid_t owner;
+    tcd_job_state state;
+    char *reason;                      /* NULL: none */
+    double created, started, finished; /* wall clock; 0 = null */
+    double timeout_s;                  /* effective; 0 = none */
+    int attempts;
+    int exit_code, exit_signal; /* -1 = null */
+    cJSON *spec;                /* the spec (with --set applied), string values */
+    char **sets;                /* --set entries, NULL-terminated */
+    size_t n_sets;
+    cJSON *progress; /* last progress event (no seq/ts/job/type); NULL */
+    cJSON *result;   /* metrics of the result event; NULL */
+
+    /* events.ndjson */
+    int64_t seq;      /* last seq written */
+    off_t events_end; /* bytes of complete lines */
+    off_t *index;     /* offsets, see TCD_EVENT_STRIDE */
+    size_t n_index, cap_index;
+    double last_progress; /* mono time of the last persisted progress event */
+
+    /* the worker (main thread) */
+    pid_t pid;      /* 0: none */
+    pid_t prev_pid; /* a worker of a previous daemon, from job.json */
+    int out_fd;     /* -1: none */
+    char *line;     /* TCD_MAX_LINE bytes while running */
+    size_t line_len;
+    int line_dropping;
+    cJSON *worker_result; /* the worker's result event, held back until the job ends */
+    tcd_job_stop stop;
+    uid_t cancel_uid;
+    double deadline; /* mono: timeout, 0 = none */
+    double kill_at;  /* mono: SIGKILL, 0 = none */
+} tcd_job;
+
+const char *tcd_job__state_name(tcd_job_state s);
+int tcd_job__final(tcd_job_state s);
+
+tcd_job *tcd_job__find(tcd_daemon *d, const char *id);
+
+/* Append an event (seq, ts, job put first; ev is consumed), then broadcast. */
+int tcd_job__emit(tcd_daemon *d, tcd_job *j, cJSON *ev, int durable);
+
+/* A `log` event. */
+void tcd_job__log(tcd_daemon *d, tcd_job *j, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Write job.json (temp + fsync + rename). */
+int tcd_job__save(tcd_daemon *d, tcd_job *j);
+
+/* queued/running transitions: set, `state` event, save. */
+void tcd_job__set_state(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason);
+
+/* Final transition: `state` event, then the `result` event (the worker's or a synthesized one),
+ * save. */
+void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason);
+
+/* Wake the main loop (new job, cancel). */
+void tcd_job__wake(tcd_daemon *d);
+
+/* Load one job directory; NULL with err set. */
+tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap);
+
+int tcd_job__add(tcd_daemon *d, tcd_job *j);
+void tcd_job__free(tcd_job *j);
+
+#endif /* TCD_JOBS_H */
