@@ -25,15 +25,15 @@
 
 typedef enum tcd_status {
     TCD_OK = 0,
-    TCD_E_BAD_REQUEST = -1,    /* 400 bad_request */
-    TCD_E_INVALID_SPEC = -2,   /* 400 invalid_spec */
-    TCD_E_JOB_NOT_FOUND = -3,  /* 404 job_not_found */
+    TCD_E_BAD_REQUEST = -1,      /* 400 bad_request */
+    TCD_E_INVALID_SPEC = -2,     /* 400 invalid_spec */
+    TCD_E_JOB_NOT_FOUND = -3,    /* 404 job_not_found */
     TCD_E_PLUGIN_NOT_FOUND = -4, /* 404 plugin_not_found */
-    TCD_E_PERMISSION = -5,     /* 403 permission_denied */
-    TCD_E_CONFLICT = -6,       /* 409 conflict */
-    TCD_E_TOO_MANY_JOBS = -7,  /* 429 too_many_jobs */
-    TCD_E_UNAVAILABLE = -8,    /* 503 unavailable (shutting down) */
-    TCD_E_INTERNAL = -9        /* 500 internal */
+    TCD_E_PERMISSION = -5,       /* 403 permission_denied */
+    TCD_E_CONFLICT = -6,         /* 409 conflict */
+    TCD_E_TOO_MANY_JOBS = -7,    /* 429 too_many_jobs */
+    TCD_E_UNAVAILABLE = -8,      /* 503 unavailable (shutting down) */
+    TCD_E_INTERNAL = -9          /* 500 internal */
 } tcd_status;
 
 /* HTTP status and error code string for a status. */
@@ -56,10 +56,10 @@ typedef struct tcd_limits {
 } tcd_limits;
 
 typedef struct tcd_config {
-    char *state_dir;      /* --state-dir */
-    char *socket_path;    /* --socket */
-    char *worker_path;    /* tcd-worker next to tcd, unless configured */
-    char **plugin_dirs;   /* extra plugin dirs, passed as TCD_PLUGIN_PATH */
+    char *state_dir;    /* --state-dir */
+    char *socket_path;  /* --socket */
+    char *worker_path;  /* tcd-worker next to tcd, unless configured */
+    char **plugin_dirs; /* extra plugin dirs, passed as TCD_PLUGIN_PATH */
     size_t n_plugin_dirs;
     unsigned socket_mode; /* 0660 */
     tcd_limits limits;
@@ -75,7 +75,7 @@ typedef struct tcd_daemon {
     pthread_mutex_t lock;  /* guards everything below that changes */
     pthread_cond_t events; /* broadcast when any job gets an event or finishes */
     tcd_config cfg;
-    double started_at;     /* wall clock, seconds */
+    double started_at; /* wall clock, seconds */
     int shutting_down;
     int wake_fd;           /* eventfd: API threads wake the main loop (new job, cancel) */
     struct tcd_job **jobs; /* all known jobs, any state */
@@ -100,9 +100,9 @@ int tcd_job_id_valid(const char *s);
  * sets: n_sets "section.key=value" strings. timeout_s 0 = the default.
  * *out: the job object (docs/api.md).
  */
-int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml,
-                    const char *const *sets, size_t n_sets, const char *name, double timeout_s,
-                    cJSON **out, char *err, size_t errcap);
+int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
+                    size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
+                    size_t errcap);
 
 /* {"jobs":[...]} newest first; state NULL for all; limit 1..1000. */
 int tcd_jobs_list(tcd_daemon *d, const char *state, int limit, cJSON **out, char *err,
@@ -123,9 +123,8 @@ int tcd_job_delete(tcd_daemon *d, const char *id, uid_t caller, char *err, size_
  * of the last line returned (or since). *finished = 1 when the job is in a
  * final state and no event after *last_seq exists.
  */
-int tcd_job_events(tcd_daemon *d, const char *id, int64_t since, size_t max_bytes,
-                   char **out, size_t *out_len, int64_t *last_seq, int *finished, char *err,
-                   size_t errcap);
+int tcd_job_events(tcd_daemon *d, const char *id, int64_t since, size_t max_bytes, char **out,
+                   size_t *out_len, int64_t *last_seq, int *finished, char *err, size_t errcap);
 
 /*
  * Block until job `id` has an event after `since`, or it finished, or the
