@@ -5,6 +5,9 @@
 # 2. Under tcd, such a job fails with reason plugin_crashed and tcd keeps answering.
 # 3. Another uid cannot cancel or delete someone's job (403 permission_denied).
 set -u
+# Under AddressSanitizer a SIGSEGV is caught and turned into exit 1; let it
+# kill the process as it would in a normal build.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 worker=$1
 tcd=$2
 plugin=$(realpath "$3")
