@@ -1,0 +1,111 @@
+/*
+ * hub_internal.h - cross-file internals of libtchub (not installed).
+ * Functions here are hub__*; tests/hub/ calls the pure helpers directly.
+ */
+#ifndef TC_HUB_INTERNAL_H
+#define TC_HUB_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tc/hub.h>
+
+#define HUB_INTERNAL __attribute__((visibility("default")))
+
+#define HUB_MAX_PARALLEL 64
+#define HUB_MAX_JSON_BYTES (256u << 20) /* a tree page or repo info */
+#define HUB_MAX_TREE_ENTRIES 1000000u
+#define HUB_MAX_ERROR_BODY 4096u
+#define HUB_MAX_REDIRECTS 10
+#define HUB_MAX_URL 8192
+
+struct tc_hub_client {
+    char *endpoint;
+    char *token;
+    char *cache_dir;
+    char *user_agent;
+    int offline;
+    unsigned int max_parallel, max_retries, retry_base_ms, retry_max_ms, timeout_s;
+};
+
+/* sha256.c */
+typedef struct hub_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t used;
+} hub_sha256;
+HUB_INTERNAL void hub__sha256_init(hub_sha256 *s);
+HUB_INTERNAL void hub__sha256_update(hub_sha256 *s, const void *data, size_t n);
+HUB_INTERNAL void hub__sha256_final(hub_sha256 *s, char hex[65]);
+
+/* util.c: pure helpers */
+HUB_INTERNAL int hub__set_error(tc_hub_error_kind kind, int code, const char *fmt, ...)
+    TC_PRINTF(3, 4);
+HUB_INTERNAL void hub__clear_kind(void);
+HUB_INTERNAL char *hub__strfmt(const char *fmt, ...) TC_PRINTF(1, 2);
+HUB_INTERNAL int hub__is_commit(const char *rev);
+HUB_INTERNAL int hub__valid_repo_id(const char *id);
+HUB_INTERNAL int hub__valid_rel_path(const char *path);
+HUB_INTERNAL const char *hub__type_plural(tc_hub_repo_type type);
+HUB_INTERNAL const char *hub__type_url_prefix(tc_hub_repo_type type);
+HUB_INTERNAL char *hub__repo_folder_name(tc_hub_repo_type type, const char *repo_id);
+HUB_INTERNAL char *hub__symlink_target(const char *path, const char *etag);
+HUB_INTERNAL int hub__normalize_etag(char *out, size_t cap, const char *header);
+HUB_INTERNAL char *hub__url_quote(const char *s, int keep_slash);
+HUB_INTERNAL char *hub__link_next(const char *link_header);
+HUB_INTERNAL long hub__retry_wait_ms(const char *retry_after, const char *ratelimit);
+HUB_INTERNAL int hub__url_origin(char *out, size_t cap, const char *url);
+HUB_INTERNAL char *hub__url_join(const char *base, const char *location);
+HUB_INTERNAL int hub__select(const char *path, const tc_hub_download_options *o);
+HUB_INTERNAL int hub__mkdirs_for(const char *file_path);
+HUB_INTERNAL int hub__make_symlink(const char *target, const char *link_path);
+HUB_INTERNAL int hub__write_if_changed(const char *path, const char *content);
+HUB_INTERNAL int hub__io_error(const char *what, const char *path, int err);
+
+/* http.c: synchronous requests with retries and manual redirects */
+typedef struct hub_response {
+    long status;
+    char *body;
+    size_t body_len;
+    char *final_url;
+    char *h_commit, *h_etag, *h_linked_etag, *h_linked_size, *h_location, *h_error_code,
+        *h_error_message, *h_link, *h_retry_after, *h_ratelimit, *h_content_length,
+        *h_content_range;
+} hub_response;
+
+HUB_INTERNAL void hub__response_dispose(hub_response *r);
+HUB_INTERNAL int hub__header_line(hub_response *r, const char *line, size_t len);
+HUB_INTERNAL int hub__request(hub_response *out, tc_hub_client *c, const char *method,
+                              const char *url, int follow_cdn, size_t max_body);
+HUB_INTERNAL int hub__error_from_response(const tc_hub_client *c, const hub_response *r,
+                                          const char *repo_id, const char *revision,
+                                          const char *path);
+HUB_INTERNAL int hub__auth_for(const tc_hub_client *c, const char *url);
+HUB_INTERNAL void *hub__easy_new(tc_hub_client *c, const char *url, void *headers_out);
+HUB_INTERNAL int hub__curl_error(int curl_code, const char *url, const char *errbuf);
+
+/* api.c */
+HUB_INTERNAL int hub__resolve_url(char **out, const tc_hub_client *c, tc_hub_repo_type type,
+                                  const char *repo_id, const char *rev, const char *path);
+HUB_INTERNAL int hub__file_metadata(tc_hub_file_metadata **out, tc_hub_client *c,
+                                    tc_hub_repo_type type, const char *repo_id,
+                                    const char *revision, const char *path, char *missing_commit);
+HUB_INTERNAL int hub__tree_to_json(char **out, const tc_hub_tree *t);
+HUB_INTERNAL int hub__tree_from_json(tc_hub_tree **out, const char *json, size_t len);
+
+/* download.c */
+typedef struct hub_job {
+    char *path; /* repo path */
+    char *etag; /* blob name */
+    uint64_t size;
+    int is_lfs;
+    char *url; /* where to GET */
+} hub_job;
+
+HUB_INTERNAL int hub__fetch_blobs(tc_hub_client *c, const char *repo_dir, const char *lock_dir,
+                                  const char *snap_dir, hub_job *jobs, size_t n,
+                                  const tc_hub_download_options *o, const char *repo_id,
+                                  const char *revision);
+
+#endif /* TC_HUB_INTERNAL_H */
