@@ -52,6 +52,8 @@ int main(int argc, char **argv)
     }
     cancel_after = env ? strtoull(env, NULL, 10) : 0;
     type = strcmp(argv[2], "dataset") == 0 ? TC_HUB_REPO_DATASET : TC_HUB_REPO_MODEL;
+    if ((env = getenv("HUB_PULL_PARALLEL")))
+        o.max_parallel = (unsigned)strtoul(env, NULL, 10);
     o.retry_base_ms = 200;
     o.retry_max_ms = 1000;
     d.progress = on_progress;
