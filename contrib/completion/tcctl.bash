@@ -28,7 +28,7 @@ _tcctl_plugins() {
 
 _tcctl() {
     local cur prev cmd i
-    local commands="ping train jobs status logs cancel wait rm plugins completion help version"
+    local commands="ping train pull prune jobs status logs cancel wait rm plugins completion help version"
     local global="--json -q --quiet --socket --help --version"
     COMPREPLY=()
     cur="${COMP_WORDS[COMP_CWORD]}"
@@ -66,6 +66,19 @@ _tcctl() {
             else
                 COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur"))
             fi
+            ;;
+        pull)
+            case "$prev" in
+                --revision | --include | --exclude | --name | --timeout) return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--revision --include --exclude --name --timeout --detach --json -q --help" -- "$cur"))
+            elif [[ "$prev" == pull ]]; then
+                COMPREPLY=($(compgen -W "model dataset" -- "$cur"))
+            fi
+            ;;
+        prune)
+            COMPREPLY=($(compgen -W "--partials --dry-run --json -q --help" -- "$cur"))
             ;;
         jobs)
             case "$prev" in

@@ -31,6 +31,7 @@ typedef struct follower {
     int raw;            /* print lines as received on stdout (logs --json) */
     int show_bar;       /* draw progress as a bar on stderr */
     int quiet_result;   /* leave the result event to report_outcome */
+    int pull;           /* a pull job: per-file download progress */
     FILE *out;
     double min_ts; /* render only events at or after this time (wait) */
     int bar_shown; /* a bar is on screen (stderr) */
@@ -102,6 +103,64 @@ static void draw_bar(follower *f, const cJSON *ev)
     f->bar_drawn_at = now;
 }
 
+static void fmt_bytes(char *buf, size_t cap, double b)
+{
+    if (!isfinite(b))
+        snprintf(buf, cap, "?");
+    else if (b >= 1e9)
+        snprintf(buf, cap, "%.2f GB", b / 1e9);
+    else if (b >= 1e6)
+        snprintf(buf, cap, "%.1f MB", b / 1e6);
+    else if (b >= 1e3)
+        snprintf(buf, cap, "%.1f kB", b / 1e3);
+    else
+        snprintf(buf, cap, "%.0f B", b);
+}
+
+/* A download progress event: a bar on a TTY, else one line per finished file. */
+static void render_download(follower *f, const cJSON *ev, double ts)
+{
+    double done = tcctl_json_num(ev, "completed"), total = tcctl_json_num(ev, "total");
+    double rate = tcctl_json_num(ev, "bytes_per_s"), now = tcctl_now();
+    double fd = tcctl_json_num(ev, "files_done"), ft = tcctl_json_num(ev, "files_total");
+    const char *file = tcctl_json_str(ev, "file");
+    char d[32], t[32], r[32], clock[16], bar[BAR_WIDTH + 1];
+    int finished = isfinite(done) && isfinite(total) && done >= total, filled = 0, i;
+
+    fmt_bytes(d, sizeof d, done);
+    fmt_bytes(t, sizeof t, total);
+    fmt_bytes(r, sizeof r, isfinite(rate) ? rate : 0);
+    if (f->show_bar) {
+        if (f->bar_shown && now - f->bar_drawn_at < BAR_MIN_INTERVAL && !finished)
+            return;
+        if (isfinite(total) && total > 0 && isfinite(done))
+            filled = (int)(BAR_WIDTH * (done > total ? total : done) / total);
+        for (i = 0; i < BAR_WIDTH; i++)
+            bar[i] = i < filled ? '#' : '.';
+        bar[BAR_WIDTH] = '\0';
+        fprintf(stderr, "\r\033[K%s [%s] %s/%s %s/s", file ? file : "download", bar, d, t, r);
+        if (isfinite(fd) && isfinite(ft))
+            fprintf(stderr, " (%.0f/%.0f files)", fd, ft);
+        if (finished && file) {
+            fputc('\n', stderr);
+            f->bar_shown = 0;
+        } else {
+            f->bar_shown = 1;
+        }
+        fflush(stderr);
+        f->bar_drawn_at = now;
+        return;
+    }
+    if (!finished || !file)
+        return;
+    tcctl_fmt_clock(clock, sizeof(clock), isfinite(ts) ? ts : now);
+    fprintf(f->out, "[%s] %s %s/%s %s/s", clock, file, d, t, r);
+    if (isfinite(fd) && isfinite(ft))
+        fprintf(f->out, " (%.0f/%.0f files)", fd, ft);
+    fputc('\n', f->out);
+    fflush(f->out);
+}
+
 static void render_result(follower *f, const cJSON *ev, const char *stamp)
 {
     const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(ev, "metrics");
@@ -130,6 +189,10 @@ static void render_event(follower *f, const cJSON *ev, const char *type)
         double loss = tcctl_json_num(ev, "loss");
         const char *unit = tcctl_json_str(ev, "unit"), *phase = tcctl_json_str(ev, "phase");
 
+        if (phase && !strcmp(phase, "download")) {
+            render_download(f, ev, ts);
+            return;
+        }
         if (f->show_bar) {
             draw_bar(f, ev);
             return;
@@ -397,6 +460,25 @@ static int report_outcome(follower *f)
         printf("%s\n", f->result_line);
         return rc;
     }
+    if (f->pull && rc == TCCTL_EXIT_OK) {
+        const char *snap = tcctl_json_str(f->result, "snapshot");
+        const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(f->result, "metrics");
+
+        if (!snap)
+            snap = tcctl_json_str(metrics, "snapshot");
+        if (!f->c->quiet) {
+            char b[32];
+            double bt = tcctl_json_num(metrics, "bytes_transferred");
+            double secs = tcctl_json_num(metrics, "seconds");
+            fmt_bytes(b, sizeof b, isfinite(bt) ? bt : 0);
+            fprintf(stderr, "%s succeeded: %.0f files, %s transferred in %.1f s\n", f->id,
+                    isfinite(tcctl_json_num(metrics, "files")) ? tcctl_json_num(metrics, "files")
+                                                               : 0,
+                    b, isfinite(secs) ? secs : 0);
+        }
+        printf("%s\n", snap ? snap : "");
+        return rc;
+    }
     if (f->c->quiet)
         return rc;
     if (rc == TCCTL_EXIT_OK) {
@@ -640,6 +722,190 @@ out:
     tcctl_response_dispose(&r);
     free(body);
     free(yaml);
+    return rc;
+}
+
+/* ---- pull -------------------------------------------------------------------------------- */
+
+#define TCCTL_MAX_PATTERNS 256
+
+typedef struct pull_args {
+    const char *type, *repo, *revision, *name, *timeout;
+    const char *inc[TCCTL_MAX_PATTERNS], *exc[TCCTL_MAX_PATTERNS];
+    int n_inc, n_exc, detach;
+    double timeout_s;
+} pull_args;
+
+static int pull_repo_ok(const char *s)
+{
+    const char *slash = strchr(s, '/');
+
+    if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || strlen(s) > 96)
+        return 0;
+    for (; *s; s++)
+        if (s != slash &&
+            !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *s))
+            return 0;
+    return 1;
+}
+
+static int pull_pattern(const char **list, int *n, const char *v)
+{
+    if (!*v || strlen(v) > 1024) {
+        tcctl_usage_error("pull", "a pattern must be 1..1024 bytes");
+        return -1;
+    }
+    if (*n == TCCTL_MAX_PATTERNS) {
+        tcctl_usage_error("pull", "at most %d patterns of each kind", TCCTL_MAX_PATTERNS);
+        return -1;
+    }
+    list[(*n)++] = v;
+    return 0;
+}
+
+static int parse_pull(tcctl_ctx *c, int argc, char **argv, pull_args *a)
+{
+    const char *pos[3];
+    int i, n_pos = 0;
+
+    memset(a, 0, sizeof(*a));
+    for (i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+
+        if (tcctl_is_help(argv[i]))
+            return tcctl_help("pull"), -1;
+        if (tcctl_opt_global(c, argv[i]))
+            continue;
+        if (!strcmp(argv[i], "--detach") || !strcmp(argv[i], "-d")) {
+            a->detach = 1;
+            continue;
+        }
+        if ((r = tcctl_opt_value("pull", argc, argv, &i, "--include", &v)) != 0) {
+            if (r < 0 || pull_pattern(a->inc, &a->n_inc, v) < 0)
+                return TCCTL_EXIT_USAGE;
+            continue;
+        }
+        if ((r = tcctl_opt_value("pull", argc, argv, &i, "--exclude", &v)) != 0) {
+            if (r < 0 || pull_pattern(a->exc, &a->n_exc, v) < 0)
+                return TCCTL_EXIT_USAGE;
+            continue;
+        }
+        if ((r = tcctl_opt_value("pull", argc, argv, &i, "--revision", &a->revision)) != 0 ||
+            (r = tcctl_opt_value("pull", argc, argv, &i, "--name", &a->name)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            continue;
+        }
+        if ((r = tcctl_opt_value("pull", argc, argv, &i, "--timeout", &a->timeout)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            a->timeout_s = tcctl_parse_duration(a->timeout);
+            if (a->timeout_s <= 0)
+                return tcctl_usage_error(
+                    "pull", "--timeout wants a duration like 90, 30s, 15m, 2h; got '%s'",
+                    a->timeout);
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return tcctl_usage_error("pull", "unknown flag '%s'", argv[i]);
+        if (n_pos == 2)
+            return tcctl_usage_error("pull", "too many arguments");
+        pos[n_pos++] = argv[i];
+    }
+    if (n_pos == 0)
+        return tcctl_usage_error("pull", "a repo id ORG/NAME is needed");
+    if (n_pos == 2) {
+        a->type = pos[0];
+        a->repo = pos[1];
+    } else {
+        a->type = "model";
+        a->repo = pos[0];
+    }
+    if (strcmp(a->type, "model") && strcmp(a->type, "dataset"))
+        return tcctl_usage_error("pull", "the repo type is model or dataset, not '%s'", a->type);
+    if (!pull_repo_ok(a->repo))
+        return tcctl_usage_error("pull", "'%s' is not a repo id ORG/NAME", a->repo);
+    return 0;
+}
+
+static char *pull_body(const pull_args *a)
+{
+    cJSON *body = cJSON_CreateObject(), *inc, *exc;
+    char *text = NULL;
+    int i;
+
+    if (!body)
+        return NULL;
+    cJSON_AddStringToObject(body, "kind", "pull");
+    cJSON_AddStringToObject(body, "repo", a->repo);
+    cJSON_AddStringToObject(body, "repo_type", a->type);
+    cJSON_AddStringToObject(body, "revision", a->revision ? a->revision : "main");
+    inc = cJSON_AddArrayToObject(body, "include");
+    exc = cJSON_AddArrayToObject(body, "exclude");
+    for (i = 0; i < a->n_inc; i++)
+        cJSON_AddItemToArray(inc, cJSON_CreateString(a->inc[i]));
+    for (i = 0; i < a->n_exc; i++)
+        cJSON_AddItemToArray(exc, cJSON_CreateString(a->exc[i]));
+    if (a->name)
+        cJSON_AddStringToObject(body, "name", a->name);
+    if (a->timeout)
+        cJSON_AddNumberToObject(body, "timeout_s", a->timeout_s);
+    text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    return text;
+}
+
+int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv)
+{
+    pull_args a;
+    char *body = NULL, id[32];
+    tcctl_response r;
+    follower f;
+    int rc = parse_pull(c, argc, argv, &a);
+
+    memset(&r, 0, sizeof(r));
+    follower_init(&f, c, id);
+    if (rc)
+        return rc < 0 ? TCCTL_EXIT_OK : rc;
+    if (!(body = pull_body(&a))) {
+        fputs("tcctl: out of memory\n", stderr);
+        return TCCTL_EXIT_FAILED;
+    }
+    rc = tcctl_call(c, "POST", "/v1/jobs", body, &r);
+    if (rc)
+        goto out;
+    if (!tcctl_job_id_valid(tcctl_json_str(r.json, "id"))) {
+        fputs("tcctl: tcd created a job without a valid id\n", stderr);
+        rc = TCCTL_EXIT_FAILED;
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%s", tcctl_json_str(r.json, "id"));
+    if (a.detach) {
+        if (c->json)
+            printf("%.*s\n", (int)r.len, r.body);
+        else
+            printf("%s\n", id);
+        goto out;
+    }
+    if (!c->json && !c->quiet)
+        fprintf(stderr,
+                "submitted %s: pull %s %s@%s; following it (Ctrl-C stops following, not the "
+                "job)\n",
+                id, a.type, a.repo, a.revision ? a.revision : "main");
+    fflush(stdout);
+    f.follow = 1;
+    f.pull = 1;
+    f.human = !c->json && !c->quiet;
+    f.show_bar = f.human && isatty(STDERR_FILENO);
+    f.quiet_result = 1;
+    rc = follow_events(&f, 0, NULL);
+    if (rc == TCCTL_EXIT_OK)
+        rc = report_outcome(&f);
+out:
+    follower_dispose(&f);
+    tcctl_response_dispose(&r);
+    free(body);
     return rc;
 }
 

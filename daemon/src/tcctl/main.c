@@ -34,6 +34,19 @@ static const command commands[] = {
      "  (repeatable), --name labels the job, --timeout D (90, 30s, 15m, 2h, 1d) makes the\n"
      "  daemon stop the job after D (state timed_out). By default tcctl follows the job and\n"
      "  exits with its outcome (--wait); --detach prints the job id and exits 0.\n"},
+    {"pull", tcctl_cmd_pull,
+     "pull [model|dataset] ORG/NAME [--revision R] [--include G]... [--exclude G]... [--name NAME] "
+     "[--timeout D] [--detach]",
+     "  Download a Hub repo at a revision (default main) into the Hugging Face cache as a tcd\n"
+     "  job (tcd's HF_ENDPOINT, HF_TOKEN and HF_HUB_CACHE apply). --include/--exclude select\n"
+     "  files with globs ('*' crosses '/'; repeatable). tcctl follows the job, showing each\n"
+     "  file's progress and bytes/s, and prints the snapshot path at the end (-q: only the\n"
+     "  path; --json: the result event); --detach prints the job id and exits 0. A cancelled\n"
+     "  or interrupted pull keeps its partial files and resumes on the next pull.\n"},
+    {"prune", tcctl_cmd_prune, "prune --partials [--dry-run]",
+     "  Remove partial downloads (blobs/*.incomplete) and unused lock files from the local\n"
+     "  Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub); a\n"
+     "  partial whose download is running is kept. Prints what it removed and bytes freed.\n"},
     {"jobs", tcctl_cmd_jobs, "jobs [--state STATE] [--limit N]",
      "  List jobs, newest first. STATE: queued, running, succeeded, failed, cancelled,\n"
      "  timed_out, interrupted. N: 1..1000 (default 100). -q prints only the ids.\n"},

@@ -4,10 +4,10 @@
  * daemon's unix socket with libcurl (URLs http://tcd/v1/...).
  *
  * Files: main.c (global flags, dispatch, usage), http.c (socket discovery,
- * requests, NDJSON streams, error mapping), follow.c (train, wait, logs:
+ * requests, NDJSON streams, error mapping), follow.c (train, pull, wait, logs:
  * following a job's events with reconnects), commands.c (ping, jobs, status,
- * cancel, rm, plugins), render.c (times, durations, tables, event lines),
- * completion.c (the bash completion script, embedded).
+ * cancel, rm, plugins), prune.c (prune --partials, local), render.c (times, durations, tables,
+ * event lines), completion.c (the bash completion script, embedded).
  *
  * Command functions return the process exit status (TCCTL_EXIT_*), having
  * printed any message themselves ("tcctl: ..." on stderr). Everything read
@@ -172,6 +172,11 @@ void tcctl_table_dispose(tcctl_table *t);
 int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_wait(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_logs(tcctl_ctx *c, int argc, char **argv);
+int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv);
+
+/* ---- prune.c ------------------------------------------------------------------------------ */
+
+int tcctl_cmd_prune(tcctl_ctx *c, int argc, char **argv);
 
 /* ---- commands.c --------------------------------------------------------------------------- */
 

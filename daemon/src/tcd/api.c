@@ -395,8 +395,12 @@ static enum MHD_Result jobs_create(api_ctx *x)
         ret = reply_error(x, &e);
         goto out;
     }
-    rc = tcd_jobs_create(x->d, uid, c.spec_yaml, c.sets, c.n_sets, c.name, c.timeout_s, &job, err,
-                         sizeof err);
+    if (c.pull)
+        rc =
+            tcd_jobs_create_pull(x->d, uid, c.pull_obj, c.name, c.timeout_s, &job, err, sizeof err);
+    else
+        rc = tcd_jobs_create(x->d, uid, c.spec_yaml, c.sets, c.n_sets, c.name, c.timeout_s, &job,
+                             err, sizeof err);
     if (rc != TCD_OK) {
         ret = fail_status(x, rc, err);
         goto out;

@@ -33,8 +33,15 @@ void tcd_api__error_set(tcd_api__error *e, unsigned http, const char *code, cons
     __attribute__((format(printf, 4, 5)));
 
 /* A parsed POST /v1/jobs body; the strings are borrowed from root. */
+#define TCD_API_MAX_REPO_ID 96   /* pull: ORG/NAME */
+#define TCD_API_MAX_REVISION 256 /* pull: branch, tag or commit */
+#define TCD_API_MAX_PATTERNS 256 /* pull: include + exclude patterns, each list */
+#define TCD_API_MAX_PATTERN_LEN 1024
+
 typedef struct tcd_api__create {
     cJSON *root;
+    int pull;        /* kind "pull" */
+    cJSON *pull_obj; /* pull: {repo, repo_type, revision, include, exclude}, owned */
     const char *spec_yaml;
     const char **sets; /* n_sets entries, malloc'd array */
     size_t n_sets;

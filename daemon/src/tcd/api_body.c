@@ -136,15 +136,135 @@ static int bad_type(tcd_api__error *e, const char *field, const char *want)
     return -1;
 }
 
-static int check_kind(const cJSON *v, tcd_api__error *e)
+static int check_kind(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
 {
     if (!cJSON_IsString(v))
         return bad_type(e, "kind", "a string");
-    if (strcmp(v->valuestring, "train") != 0) {
-        tcd_api__error_set(e, 400, "bad_request", "kind '%.64s' is not supported (only 'train')",
+    if (strcmp(v->valuestring, "train") == 0)
+        return 0;
+    if (strcmp(v->valuestring, "pull") == 0) {
+        c->pull = 1;
+        return 0;
+    }
+    tcd_api__error_set(e, 400, "bad_request", "kind '%.64s' is not supported ('train' or 'pull')",
+                       v->valuestring);
+    return -1;
+}
+
+/* ---- pull fields ---- */
+
+static int repo_id_ok(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    size_t n = strlen(s);
+
+    if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || n > TCD_API_MAX_REPO_ID)
+        return 0;
+    for (const char *p = s; *p; p++) {
+        if (p != slash && !((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                            (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+            return 0;
+    }
+    return strstr(s, "--") == NULL && strstr(s, "..") == NULL;
+}
+
+static int no_controls(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int check_repo(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    if (!cJSON_IsString(v))
+        return bad_type(e, "repo", "a string");
+    if (!repo_id_ok(v->valuestring)) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'repo' must be ORG/NAME ([A-Za-z0-9._-], at most %d bytes, no "
+                           "'--' or '..'), got '%.100s'",
+                           TCD_API_MAX_REPO_ID, v->valuestring);
+        return -1;
+    }
+    cJSON_AddStringToObject(c->pull_obj, "repo", v->valuestring);
+    return 0;
+}
+
+static int check_repo_type(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, "repo_type", "a string");
+    if (strcmp(v->valuestring, "model") != 0 && strcmp(v->valuestring, "dataset") != 0) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'repo_type' must be 'model' or 'dataset', got '%.64s'",
                            v->valuestring);
         return -1;
     }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->pull_obj, "repo_type");
+    cJSON_AddStringToObject(c->pull_obj, "repo_type", v->valuestring);
+    return 0;
+}
+
+static int check_revision(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    size_t n;
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, "revision", "a string");
+    n = strlen(v->valuestring);
+    if (n == 0 || n > TCD_API_MAX_REVISION || !no_controls(v->valuestring) ||
+        v->valuestring[0] == '-') {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'revision' must be 1..%d bytes without control characters and "
+                           "not start with '-'",
+                           TCD_API_MAX_REVISION);
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->pull_obj, "revision");
+    cJSON_AddStringToObject(c->pull_obj, "revision", v->valuestring);
+    return 0;
+}
+
+static int check_patterns(tcd_api__create *c, const cJSON *v, const char *field, tcd_api__error *e)
+{
+    const cJSON *it;
+    cJSON *arr;
+    size_t n = 0;
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsArray(v))
+        return bad_type(e, field, "an array of strings");
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t len;
+        if (!cJSON_IsString(it))
+            return bad_type(e, field, "an array of strings");
+        if (++n > TCD_API_MAX_PATTERNS) {
+            tcd_api__error_set(e, 400, "bad_request", "field '%s' has more than %d entries", field,
+                               TCD_API_MAX_PATTERNS);
+            return -1;
+        }
+        len = strlen(it->valuestring);
+        if (len == 0 || len > TCD_API_MAX_PATTERN_LEN || !no_controls(it->valuestring)) {
+            tcd_api__error_set(e, 400, "bad_request",
+                               "%s[%zu] must be 1..%d bytes without control characters", field,
+                               n - 1, TCD_API_MAX_PATTERN_LEN);
+            return -1;
+        }
+    }
+    arr = cJSON_Duplicate(v, 1);
+    if (!arr) {
+        tcd_api__error_set(e, 500, "internal", "out of memory");
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->pull_obj, field);
+    cJSON_AddItemToObject(c->pull_obj, field, arr);
     return 0;
 }
 
@@ -264,11 +384,19 @@ static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim
     const char *k = f->string;
 
     if (strcmp(k, "kind") == 0)
-        return check_kind(f, e);
-    if (strcmp(k, "spec_yaml") == 0)
+        return 0; /* checked first */
+    if (!c->pull && strcmp(k, "spec_yaml") == 0)
         return check_spec(c, f, lim, e);
-    if (strcmp(k, "set") == 0)
+    if (!c->pull && strcmp(k, "set") == 0)
         return check_sets(c, f, lim, e);
+    if (c->pull && strcmp(k, "repo") == 0)
+        return check_repo(c, f, e);
+    if (c->pull && strcmp(k, "repo_type") == 0)
+        return check_repo_type(c, f, e);
+    if (c->pull && strcmp(k, "revision") == 0)
+        return check_revision(c, f, e);
+    if (c->pull && (strcmp(k, "include") == 0 || strcmp(k, "exclude") == 0))
+        return check_patterns(c, f, k, e);
     if (strcmp(k, "name") == 0)
         return check_name(c, f, e);
     if (strcmp(k, "timeout_s") == 0)
@@ -281,6 +409,17 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
 {
     const cJSON *f, *g;
 
+    f = cJSON_GetObjectItemCaseSensitive(c->root, "kind");
+    if (f && check_kind(c, f, e) != 0)
+        return -1;
+    if (c->pull) {
+        if (!(c->pull_obj = cJSON_CreateObject()) ||
+            !cJSON_AddStringToObject(c->pull_obj, "repo_type", "model") ||
+            !cJSON_AddStringToObject(c->pull_obj, "revision", "main")) {
+            tcd_api__error_set(e, 500, "internal", "out of memory");
+            return -1;
+        }
+    }
     cJSON_ArrayForEach(f, c->root)
     {
         for (g = c->root->child; g != f; g = g->next) {
@@ -291,6 +430,17 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
         }
         if (check_field(c, f, lim, e) != 0)
             return -1;
+    }
+    if (c->pull) {
+        if (!cJSON_GetObjectItemCaseSensitive(c->pull_obj, "repo")) {
+            tcd_api__error_set(e, 400, "bad_request", "missing field 'repo'");
+            return -1;
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(c->pull_obj, "include"))
+            cJSON_AddArrayToObject(c->pull_obj, "include");
+        if (!cJSON_GetObjectItemCaseSensitive(c->pull_obj, "exclude"))
+            cJSON_AddArrayToObject(c->pull_obj, "exclude");
+        return 0;
     }
     if (c->spec_yaml == NULL) {
         tcd_api__error_set(e, 400, "bad_request", "missing field 'spec_yaml'");
@@ -337,6 +487,7 @@ void tcd_api__create_dispose(tcd_api__create *c)
     if (c == NULL)
         return;
     free(c->sets);
+    cJSON_Delete(c->pull_obj);
     cJSON_Delete(c->root);
     *c = (tcd_api__create){0};
 }

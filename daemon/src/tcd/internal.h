@@ -66,6 +66,8 @@ char *tcd_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2
  * NULL-terminated, malloc'd; free with tcd_strv_free.
  */
 char **tcd_worker_env(const tcd_config *cfg);
+/* The same, keeping HF_TOKEN / HUGGING_FACE_HUB_TOKEN when keep_token (pull jobs only). */
+char **tcd_worker_env_ex(const tcd_config *cfg, int keep_token);
 void tcd_strv_free(char **v);
 
 typedef struct tcd_spawn_opts {

@@ -176,6 +176,7 @@ void tcd_job__free(tcd_job *j)
     free(j->name);
     free(j->reason);
     cJSON_Delete(j->spec);
+    cJSON_Delete(j->pull);
     tcd_strv_free(j->sets);
     cJSON_Delete(j->progress);
     cJSON_Delete(j->result);
@@ -259,7 +260,7 @@ static cJSON *job_json(const tcd_job *j, int disk)
     if (!o)
         return NULL;
     cJSON_AddStringToObject(o, "id", j->id);
-    cJSON_AddStringToObject(o, "kind", "train");
+    cJSON_AddStringToObject(o, "kind", j->is_pull ? "pull" : "train");
     cJSON_AddStringToObject(o, "state", tcd_job__state_name(j->state));
     add_str(o, "reason", j->reason);
     cJSON_AddNumberToObject(o, "owner_uid", (double)j->owner);
@@ -275,13 +276,18 @@ static cJSON *job_json(const tcd_job *j, int disk)
     x = cJSON_AddObjectToObject(o, "exit");
     add_int_or_null(x, "code", j->exit_code);
     add_int_or_null(x, "signal", j->exit_signal);
-    if (j->spec)
-        add_dup(o, "spec", j->spec);
-    else
-        cJSON_AddObjectToObject(o, "spec");
-    out = tcd_strdup_printf("%s/output", j->dir);
-    add_str(o, "output", out);
-    free(out);
+    if (j->is_pull) {
+        add_dup(o, "pull", j->pull);
+        cJSON_AddNullToObject(o, "output");
+    } else {
+        if (j->spec)
+            add_dup(o, "spec", j->spec);
+        else
+            cJSON_AddObjectToObject(o, "spec");
+        out = tcd_strdup_printf("%s/output", j->dir);
+        add_str(o, "output", out);
+        free(out);
+    }
     add_dup(o, "progress", j->progress);
     add_dup(o, "result", j->result);
     if (disk) {
@@ -475,7 +481,7 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
         cJSON_AddStringToObject(e, "code", error_code_for(j));
         cJSON_AddStringToObject(e, "message", reason ? reason : tcd_job__state_name(s));
     }
-    if (!cJSON_GetObjectItemCaseSensitive(r, "output")) {
+    if (!j->is_pull && !cJSON_GetObjectItemCaseSensitive(r, "output")) {
         char *p = tcd_strdup_printf("%s/output", j->dir);
         if (p)
             cJSON_AddStringToObject(r, "output", p);
@@ -485,6 +491,17 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     if (cJSON_IsObject(m)) {
         cJSON_Delete(j->result);
         j->result = cJSON_Duplicate(m, 1);
+    }
+    if (j->is_pull && s == TCD_JOB_SUCCEEDED) {
+        const cJSON *snap = cJSON_GetObjectItemCaseSensitive(r, "snapshot");
+        if (cJSON_IsString(snap)) {
+            if (!j->result)
+                j->result = cJSON_CreateObject();
+            if (j->result) {
+                cJSON_DeleteItemFromObjectCaseSensitive(j->result, "snapshot");
+                cJSON_AddStringToObject(j->result, "snapshot", snap->valuestring);
+            }
+        }
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
@@ -816,6 +833,16 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
     x = cJSON_GetObjectItemCaseSensitive(o, "exit");
     j->exit_code = (int)num(x, "code", -1);
     j->exit_signal = (int)num(x, "signal", -1);
+    x = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    j->is_pull = cJSON_IsString(x) && !strcmp(x->valuestring, "pull");
+    if (j->is_pull) {
+        x = cJSON_GetObjectItemCaseSensitive(o, "pull");
+        if (!cJSON_IsObject(x) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "repo"))) {
+            fail(0, err, errcap, "%s: a pull job without a valid 'pull' object", path);
+            goto bad;
+        }
+        j->pull = cJSON_Duplicate(x, 1);
+    }
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "spec")) && cJSON_IsObject(x))
         j->spec = cJSON_Duplicate(x, 1);
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "progress")) && cJSON_IsObject(x))
@@ -1115,6 +1142,76 @@ out:
     tcd_job__free(j);
     free(tmp);
     free(spec_path);
+    free(json_path);
+    free(final_dir);
+    return r;
+}
+
+int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const char *name,
+                         double timeout_s, cJSON **out, char *err, size_t errcap)
+{
+    char id[18], *tmp = NULL, *json_path = NULL, *final_dir = NULL;
+    tcd_job *j = NULL;
+    int r, locked = 0;
+
+    if ((r = check_args(d, "pull", NULL, 0, name, timeout_s, err, errcap)) < 0)
+        return r;
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pull, "repo")))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "a pull job needs a repo");
+    if (new_id(id) < 0)
+        return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
+    tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
+    json_path = tcd_strdup_printf("%s/tmp/%s/job.json", d->cfg.state_dir, id);
+    final_dir = tcd_strdup_printf("%s/jobs/%s", d->cfg.state_dir, id);
+    pthread_mutex_lock(&d->lock);
+    locked = 1;
+    if (!tmp || !json_path || !final_dir) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    if ((r = admit(d, err, errcap)) < 0)
+        goto out;
+    if (!(j = job_new(d, id))) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    j->owner = owner;
+    j->state = TCD_JOB_QUEUED;
+    j->created = tcd_now();
+    j->timeout_s = timeout_s > 0 ? timeout_s : d->cfg.limits.default_timeout_s;
+    j->is_pull = 1;
+    if ((name && *name && !(j->name = strdup(name))) || !(j->pull = cJSON_Duplicate(pull, 1)) ||
+        !(j->sets = calloc(1, sizeof(char *)))) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    if (mkdir(tmp, 0750) < 0 || (r = job_save_to(j, json_path)) < 0 || rename(tmp, final_dir) < 0) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "cannot create the job directory %s: %s", final_dir,
+                 strerror(r < 0 ? -r : errno));
+        tcd_log(TCD_LOG_ERR, "%s", err);
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    if (tcd_job__add(d, j) < 0) {
+        tcd_rm_rf(final_dir);
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    emit_state(d, j);
+    d->jobs_created_total++;
+    *out = job_json(j, 0);
+    tcd_log(TCD_LOG_INFO, "job %s (pull) queued by uid %u", j->id, (unsigned)owner);
+    j = NULL;
+    tcd_job__wake(d);
+    r = TCD_OK;
+out:
+    if (locked)
+        pthread_mutex_unlock(&d->lock);
+    if (tmp)
+        tcd_rm_rf(tmp);
+    tcd_job__free(j);
+    free(tmp);
     free(json_path);
     free(final_dir);
     return r;

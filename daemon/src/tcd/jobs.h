@@ -46,11 +46,13 @@ typedef struct tcd_job {
     double timeout_s;                  /* effective; 0 = none */
     int attempts;
     int exit_code, exit_signal; /* -1 = null */
+    int is_pull;                /* kind "pull" (else "train") */
+    cJSON *pull;                /* pull jobs: {repo, repo_type, revision, include, exclude} */
     cJSON *spec;                /* the spec (with --set applied), string values */
     char **sets;                /* --set entries, NULL-terminated */
     size_t n_sets;
     cJSON *progress; /* last progress event (no seq/ts/job/type); NULL */
-    cJSON *result;   /* metrics of the result event; NULL */
+    cJSON *result;   /* metrics of the result event (pull jobs: plus "snapshot"); NULL */
 
     /* events.ndjson */
     int64_t seq;      /* last seq written */

@@ -44,6 +44,17 @@ static int running_count(const tcd_daemon *d)
     return n;
 }
 
+/* Running workers of one kind (pull jobs or train jobs). */
+static int running_kind(const tcd_daemon *d, int pull)
+{
+    size_t i;
+    int n = 0;
+
+    for (i = 0; i < d->n_jobs; i++)
+        n += d->jobs[i]->pid > 0 && d->jobs[i]->is_pull == pull;
+    return n;
+}
+
 int tcd_loop_running(tcd_daemon *d)
 {
     int n;
@@ -218,13 +229,39 @@ void tcd_loop_on_pipes(tcd_daemon *d, const struct pollfd *fds, size_t n)
 
 /* ---- starting a worker -------------------------------------------------------------------- */
 
+/* Strings of a pull job's include/exclude array into argv as FLAG VALUE pairs. */
+static size_t add_patterns(const char **argv, size_t k, const cJSON *arr, const char *flag)
+{
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (cJSON_IsString(it)) {
+            argv[k++] = flag;
+            argv[k++] = it->valuestring;
+        }
+    }
+    return k;
+}
+
+static const char *pull_str(const tcd_job *j, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->pull, key);
+
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
 static int spawn_worker(tcd_daemon *d, tcd_job *j, char *err, size_t errcap)
 {
-    const char **argv = calloc(j->n_sets * 2 + 8, sizeof(char *));
+    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(j->pull, "include");
+    const cJSON *exc = cJSON_GetObjectItemCaseSensitive(j->pull, "exclude");
+    size_t n_args = j->n_sets * 2 + 10 + 2 * (size_t)cJSON_GetArraySize(inc) +
+                    2 * (size_t)cJSON_GetArraySize(exc);
+    const char **argv = calloc(n_args, sizeof(char *));
     char *spec = tcd_strdup_printf("%s/spec.yaml", j->dir);
     char *outdir = tcd_strdup_printf("%s/output", j->dir);
     char *logp = tcd_strdup_printf("%s/worker.log", j->dir);
-    char **envp = tcd_worker_env(&d->cfg);
+    char **envp = tcd_worker_env_ex(&d->cfg, j->is_pull);
     int pipefd[2] = {-1, -1}, logfd = -1, r = -ENOMEM;
     tcd_spawn_opts o;
     size_t i, k = 0;
@@ -233,14 +270,24 @@ static int spawn_worker(tcd_daemon *d, tcd_job *j, char *err, size_t errcap)
     if (!argv || !spec || !outdir || !logp || !envp || !(j->line = malloc(TCD_MAX_LINE)))
         goto out;
     argv[k++] = d->cfg.worker_path;
-    argv[k++] = "run";
-    argv[k++] = spec;
-    for (i = 0; i < j->n_sets; i++) {
-        argv[k++] = "--set";
-        argv[k++] = j->sets[i];
+    if (j->is_pull) {
+        argv[k++] = "pull";
+        argv[k++] = pull_str(j, "repo_type", "model");
+        argv[k++] = pull_str(j, "repo", "");
+        argv[k++] = "--revision";
+        argv[k++] = pull_str(j, "revision", "main");
+        k = add_patterns(argv, k, inc, "--include");
+        k = add_patterns(argv, k, exc, "--exclude");
+    } else {
+        argv[k++] = "run";
+        argv[k++] = spec;
+        for (i = 0; i < j->n_sets; i++) {
+            argv[k++] = "--set";
+            argv[k++] = j->sets[i];
+        }
+        argv[k++] = "--out";
+        argv[k++] = outdir;
     }
-    argv[k++] = "--out";
-    argv[k++] = outdir;
     argv[k++] = "--json";
     argv[k] = NULL;
     if (pipe2(pipefd, O_CLOEXEC) < 0 ||
@@ -439,17 +486,18 @@ double tcd_loop_tick(tcd_daemon *d)
 {
     double now = tcd_mono(), next = 0;
     size_t i;
-    int running;
+    int running[2];
 
     pthread_mutex_lock(&d->lock);
-    running = running_count(d);
+    running[0] = running_kind(d, 0);
+    running[1] = running_kind(d, 1);
     for (i = 0; i < d->n_jobs && !d->shutting_down; i++) {
         tcd_job *j = d->jobs[i];
-        if (running >= d->cfg.limits.train_concurrency)
-            break;
-        if (j->state == TCD_JOB_QUEUED) {
+        int limit =
+            j->is_pull ? d->cfg.limits.transfer_concurrency : d->cfg.limits.train_concurrency;
+        if (j->state == TCD_JOB_QUEUED && running[j->is_pull] < limit) {
             job_start(d, j);
-            running += j->pid > 0;
+            running[j->is_pull] += j->pid > 0;
         }
     }
     for (i = 0; i < d->n_jobs; i++) {
@@ -571,7 +619,11 @@ static void resume(tcd_daemon *d, tcd_job *j)
 
     stop_leftover(d, j);
     j->prev_pid = 0;
-    if (!spec || access(spec, R_OK) < 0) {
+    if (j->is_pull && j->attempts < MAX_ATTEMPTS) {
+        tcd_job__log(d, j, "info", "daemon restarted; resuming the download");
+        tcd_job__set_state(d, j, TCD_JOB_QUEUED, "daemon restarted; resuming");
+        tcd_log(TCD_LOG_INFO, "job %s: re-queued to resume its download", j->id);
+    } else if (!j->is_pull && (!spec || access(spec, R_OK) < 0)) {
         tcd_job__finish(d, j, TCD_JOB_INTERRUPTED, "daemon restarted and the job cannot resume");
     } else if (j->attempts >= MAX_ATTEMPTS) {
         snprintf(reason, sizeof(reason), "daemon restarted and the job cannot resume (%d attempts)",

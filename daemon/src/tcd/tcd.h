@@ -104,6 +104,13 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
                     size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
                     size_t errcap);
 
+/*
+ * Create a pull job from pull = {repo, repo_type, revision, include, exclude}
+ * (validated by the API layer; copied): persist jobs/<id>/job.json, queue it.
+ */
+int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const char *name,
+                         double timeout_s, cJSON **out, char *err, size_t errcap);
+
 /* {"jobs":[...]} newest first; state NULL for all; limit 1..1000. */
 int tcd_jobs_list(tcd_daemon *d, const char *state, int limit, cJSON **out, char *err,
                   size_t errcap);

@@ -255,20 +255,25 @@ int tcd_rm_rf(const char *path)
 
 /* ---- processes ---------------------------------------------------------------------------- */
 
-static int env_skip(const char *e)
+static int env_skip(const char *e, int keep_token)
 {
     static const char *const drop[] = {
         "HF_TOKEN=",   "HUGGING_FACE_HUB_TOKEN=", "NOTIFY_SOCKET=", "LISTEN_PID=",
         "LISTEN_FDS=", "LISTEN_FDNAMES=",         "WATCHDOG_USEC=", "WATCHDOG_PID="};
     size_t i;
 
-    for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+    for (i = keep_token ? 2 : 0; i < sizeof(drop) / sizeof(drop[0]); i++)
         if (!strncmp(e, drop[i], strlen(drop[i])))
             return 1;
     return 0;
 }
 
 char **tcd_worker_env(const tcd_config *cfg)
+{
+    return tcd_worker_env_ex(cfg, 0);
+}
+
+char **tcd_worker_env_ex(const tcd_config *cfg, int keep_token)
 {
     size_t n = 0, k = 0, i, len;
     char **v, *p;
@@ -278,7 +283,7 @@ char **tcd_worker_env(const tcd_config *cfg)
     if (!(v = calloc(n + 2, sizeof(char *))))
         return NULL;
     for (i = 0; i < n; i++) {
-        if (env_skip(environ[i]))
+        if (env_skip(environ[i], keep_token))
             continue;
         if (cfg->n_plugin_dirs && !strncmp(environ[i], "TCD_PLUGIN_PATH=", 16))
             continue;

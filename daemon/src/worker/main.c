@@ -3,9 +3,9 @@
  *
  *   tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] [--json] [--fresh]
  *   tcd-worker check SPEC.yaml [--set section.key=value]... [--json]
- *   tcd-worker plugins [--json]
- *   tcd-worker plugins show NAME|PATH [--json]
- *   tcd-worker --version
+ *   tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]... [--exclude G]...
+ * [--json] tcd-worker plugins [--json] tcd-worker plugins show NAME|PATH [--json] tcd-worker
+ * --version
  *
  * Human-readable progress goes to stderr. With --json, stdout carries one
  * NDJSON event per line (log, progress, metric) and ends with the result:
@@ -47,6 +47,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] "
                "[--json] [--fresh]\n"
                "       tcd-worker check SPEC.yaml [--set section.key=value]... [--json]\n"
+               "       tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]... "
+               "[--exclude G]... [--json]\n"
                "       tcd-worker plugins [--json]\n"
                "       tcd-worker plugins show NAME|PATH [--json]\n"
                "       tcd-worker --version\n");
@@ -422,6 +424,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "check"))
         return cmd_check(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "pull"))
+        return tcd_cmd_pull(argc - 2, argv + 2, is_cancelled);
     if (!strcmp(argv[1], "plugins"))
         return tcd_cmd_plugins(argc - 2, argv + 2);
     fprintf(stderr, "tcd-worker: unknown command '%s'\n", argv[1]);

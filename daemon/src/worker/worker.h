@@ -43,4 +43,8 @@ void tcd_result_info_dispose(tcd_result_info *info);
 /* tcd-worker plugins [show NAME] [--json] */
 int tcd_cmd_plugins(int argc, char **argv);
 
+/* tcd-worker pull TYPE ORG/NAME [--revision R] [--include G]... [--exclude G]... [--json];
+ * cancelled(NULL) is non-zero once SIGTERM/SIGINT arrived. */
+int tcd_cmd_pull(int argc, char **argv, int (*cancelled)(void *));
+
 #endif /* TCD_WORKER_H */
