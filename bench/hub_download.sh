@@ -5,7 +5,10 @@
 #
 # 1. One SIZE_MB LFS file: the library (tests/hub/hub_pull, a snapshot download
 #    into a fresh cache, sha256 verified) versus `curl -o /dev/null` of the same
-#    storage URL, in the same run; prints MB/s of each and the ratio.
+#    storage URL, in the same run; prints MB/s of each and the ratio. For context (not
+#    the target): `curl -o FILE` + `sync FILE` + `sha256sum FILE`, which does the same
+#    work as the library but one step after the other, and the library with its writer
+#    thread turned off (TC_HUB_THREAD_MIN_BYTES, the path small files take).
 # 2. A repo of N_SMALL small files: snapshot download with the default bounded
 #    parallelism versus one at a time (HUB_PULL_PARALLEL=1).
 # Everything stays on loopback. Not part of CI. Needs the build's hub_pull.
@@ -37,12 +40,21 @@ t1=$(now)
 HF_ENDPOINT=$URL HF_HUB_CACHE=$WORK/cache1 HF_TOKEN=$TOKEN "$pull" snapshot model org/big main >/dev/null 2>"$WORK/pull1.err" ||
     { cat "$WORK/pull1.err"; exit 1; }
 t2=$(now)
-/usr/bin/python3 - "$size_mb" "$t0" "$t1" "$t2" <<'PY'
+curl -sS -o "$WORK/big.curl" "$storage" && sync "$WORK/big.curl" && sha256sum "$WORK/big.curl" >/dev/null
+t3=$(now)
+rm -f "$WORK/big.curl"
+TC_HUB_THREAD_MIN_BYTES=18446744073709551615 HF_ENDPOINT=$URL HF_HUB_CACHE=$WORK/cache0 HF_TOKEN=$TOKEN \
+    "$pull" snapshot model org/big main >/dev/null 2>"$WORK/pull0.err" || { cat "$WORK/pull0.err"; exit 1; }
+t4=$(now)
+rm -rf "$WORK/cache0"
+/usr/bin/python3 - "$size_mb" "$t0" "$t1" "$t2" "$t3" "$t4" <<'PY'
 import sys
-mb, t0, t1, t2 = float(sys.argv[1]), *map(float, sys.argv[2:])
+mb, t0, t1, t2, t3, t4 = float(sys.argv[1]), *map(float, sys.argv[2:])
 c, l = mb / (t1 - t0), mb / (t2 - t1)
 print(f"{int(mb)} MB LFS file: curl -o /dev/null {t1-t0:6.2f} s ({c:7.1f} MB/s), "
       f"libtchub into the cache {t2-t1:6.2f} s ({l:7.1f} MB/s), ratio {l/c:.2f}")
+print(f"  context: curl -o FILE + sync + sha256sum {t3-t2:6.2f} s ({mb/(t3-t2):7.1f} MB/s); "
+      f"libtchub without its writer thread {t4-t3:6.2f} s ({mb/(t4-t3):7.1f} MB/s)")
 PY
 
 # --- 2. many small files ----------------------------------------------------------------------

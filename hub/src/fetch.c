@@ -4,9 +4,20 @@
  * blobs/<etag>.incomplete with Range, hashing while writing, retrying with
  * backoff, following redirects itself (the token only to the endpoint), and
  * renaming verified blobs into place before linking their snapshot paths.
+ *
+ * Large blobs (>= SINK_MIN_SIZE) are written by a writer thread, one per
+ * transfer, and a hasher thread beside it: the receiving thread copies what
+ * curl hands it (512 KiB reads) into a ring of SINK_NBUF aligned buffers of
+ * SINK_BUFSZ bytes; the hasher hashes full ones in order, then the writer
+ * writes them with O_DIRECT where the file system takes it (no page-cache
+ * copy and nothing left for the final fsync to write back), else through the
+ * page cache. So receiving, hashing and the disk overlap.
+ * Every path that looks at the file (the end of a transfer, truncation,
+ * release) first drains the ring (sink_flush); release() joins the thread.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +33,34 @@
 
 enum { X_PENDING, X_LOCKWAIT, X_ACTIVE, X_RETRY, X_DONE };
 
+#define SINK_NBUF 4
+#define SINK_BUFSZ ((size_t)4 << 20)
+#define SINK_ALIGN ((size_t)4096) /* O_DIRECT: buffer address, file offset and length */
+#define SINK_MIN_SIZE ((uint64_t)16 << 20)
+#define SINK_MAX 4 /* sinks per download at once (2 threads, 16 MiB each); the rest inline */
+#define RECV_BUFSZ (512L * 1024)
+
+/* The writer and hasher threads of one large transfer. Under mu: head, count, hashed, stop, err
+ * and the queued slots; the receiving thread alone owns slot, cur and cap (the slot it fills);
+ * while count > 0 the writer alone touches fd (and its O_DIRECT flag) and the hasher alone sha,
+ * and the receiving thread either only after sink_flush() (the mutex orders them). */
+typedef struct sink {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *buf[SINK_NBUF];
+    size_t len[SINK_NBUF];
+    uint64_t at[SINK_NBUF];         /* file offset of each slot's first byte */
+    unsigned int head, count, slot; /* slot: the one being filled, (head + count) % SINK_NBUF */
+    unsigned int hashed;            /* the first hashed of the count queued slots are hashed */
+    size_t cur, cap;
+    int stop, err;
+    pthread_t hasher;
+    hub_sha256 *sha;           /* NULL: nothing to hash */
+    size_t *live;              /* the engine's count of sinks, dropped by sink_stop */
+    int fd, direct, direct_on; /* O_DIRECT still worth trying; set on fd now */
+} sink;
+
 typedef struct xfer {
     hub_job *job;
     int state, lock_fd, fd, private_tmp, data_this_attempt, hops;
@@ -36,6 +75,7 @@ typedef struct xfer {
     hub_response resp;
     int status_checked; /* the answer's status was looked at in the write callback */
     int write_errno;
+    sink *sk; /* large blobs only; NULL: written inline */
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
@@ -50,6 +90,7 @@ typedef struct engine {
     uint64_t total, done_bytes, transferred;
     int64_t last_overall_ms;
     int locks_unreliable, noticed;
+    size_t sinks; /* live writer threads (sink_new .. sink_stop), at most SINK_MAX */
     CURLM *multi;
 } engine;
 
@@ -114,8 +155,265 @@ static int locks_unreliable(const char *dir)
     }
 }
 
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno ? errno : EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int set_direct(sink *k, int on)
+{
+    int fl;
+    if (k->direct_on == on)
+        return 0;
+    fl = fcntl(k->fd, F_GETFL);
+    if (fl < 0 || fcntl(k->fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) != 0)
+        return -1;
+    k->direct_on = on;
+    return 0;
+}
+
+/* Write one slot: the aligned bulk with O_DIRECT where the file system takes it (no page-cache
+ * copy, no write-back left for the final fsync), the rest through the page cache. */
+static int sink_write(sink *k, const unsigned char *p, size_t n, uint64_t at)
+{
+    while (n > 0) {
+        size_t m = n;
+        ssize_t w;
+        int dio =
+            k->direct && at % SINK_ALIGN == 0 && (uintptr_t)p % SINK_ALIGN == 0 && n >= SINK_ALIGN;
+        if (dio) {
+            m = n - n % SINK_ALIGN;
+            if (set_direct(k, 1) != 0) {
+                k->direct = 0;
+                continue;
+            }
+        } else if (set_direct(k, 0) != 0) {
+            return errno ? errno : EIO;
+        }
+        w = write(k->fd, p, m);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (dio && errno == EINVAL) {
+                k->direct = 0; /* not on this file system: the page cache for the rest */
+                continue;
+            }
+            return errno ? errno : EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+        at += (uint64_t)w;
+    }
+    return 0;
+}
+
+static void *sink_main(void *arg)
+{
+    sink *k = arg;
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        unsigned int slot;
+        int err;
+        while (k->hashed == 0 && !k->stop)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->hashed == 0)
+            break; /* stop is only set once the ring is empty */
+        slot = k->head;
+        err = k->err;
+        pthread_mutex_unlock(&k->mu);
+        if (!err)
+            err = sink_write(k, k->buf[slot], k->len[slot], k->at[slot]);
+        pthread_mutex_lock(&k->mu);
+        if (err && !k->err)
+            k->err = err;
+        k->head = (k->head + 1) % SINK_NBUF;
+        k->count--;
+        k->hashed--;
+        pthread_cond_broadcast(&k->cv);
+    }
+    pthread_mutex_unlock(&k->mu);
+    set_direct(k, 0);
+    return NULL;
+}
+
+/* The hasher: hashes queued slots in order, so hashing overlaps receiving and writing. The
+ * slot it works on, (head + hashed) % SINK_NBUF, does not move when the writer retires one. */
+static void *sink_hash_main(void *arg)
+{
+    sink *k = arg;
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        unsigned int slot;
+        while (k->hashed == k->count && !k->stop)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->hashed == k->count)
+            break;
+        slot = (k->head + k->hashed) % SINK_NBUF;
+        pthread_mutex_unlock(&k->mu);
+        if (k->sha)
+            hub__sha256_update(k->sha, k->buf[slot], k->len[slot]);
+        pthread_mutex_lock(&k->mu);
+        k->hashed++;
+        pthread_cond_broadcast(&k->cv);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+static void sink_free(sink *k)
+{
+    unsigned int i;
+    for (i = 0; i < SINK_NBUF; i++)
+        free(k->buf[i]); /* posix_memalign */
+    tc_free(k);
+}
+
+/* TC_HUB_THREAD_MIN_BYTES (tests, benchmarks): the smallest download given a writer thread. */
+static uint64_t sink_min_size(void)
+{
+    const char *v = getenv("TC_HUB_THREAD_MIN_BYTES");
+    return v && *v ? strtoull(v, NULL, 10) : SINK_MIN_SIZE;
+}
+
+/* Start the writer of a large transfer; NULL (write inline) when that fails. */
+static sink *sink_new(int fd, hub_sha256 *sha, size_t *live)
+{
+    sink *k = tc_calloc(1, sizeof(*k));
+    unsigned int i;
+    if (!k)
+        return NULL;
+    for (i = 0; i < SINK_NBUF; i++)
+        if (posix_memalign((void **)&k->buf[i], SINK_ALIGN, SINK_BUFSZ) != 0) {
+            k->buf[i] = NULL;
+            sink_free(k);
+            return NULL;
+        }
+    k->fd = fd;
+    k->sha = sha;
+    k->live = live;
+    k->direct = !getenv("TC_HUB_NO_DIRECT"); /* tests, benchmarks: the page cache only */
+    if (pthread_mutex_init(&k->mu, NULL) != 0) {
+        sink_free(k);
+        return NULL;
+    }
+    if (pthread_cond_init(&k->cv, NULL) != 0) {
+        pthread_mutex_destroy(&k->mu);
+        sink_free(k);
+        return NULL;
+    }
+    if (pthread_create(&k->th, NULL, sink_main, k) != 0) {
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        sink_free(k);
+        return NULL;
+    }
+    if (pthread_create(&k->hasher, NULL, sink_hash_main, k) != 0) {
+        pthread_mutex_lock(&k->mu);
+        k->stop = 1;
+        pthread_cond_broadcast(&k->cv);
+        pthread_mutex_unlock(&k->mu);
+        pthread_join(k->th, NULL);
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        sink_free(k);
+        return NULL;
+    }
+    (*live)++;
+    return k;
+}
+
+/* Hand the slot being filled to the writer (if it holds anything). */
+static void sink_submit(sink *k)
+{
+    if (k->cur == 0)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->len[k->slot] = k->cur;
+    k->count++;
+    k->cur = 0;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* Queue n bytes that belong at file offset at; 0, or the writer's first error. */
+static int sink_put(sink *k, const char *p, size_t n, uint64_t at)
+{
+    while (n > 0) {
+        size_t take;
+        if (k->cur == 0) {
+            int err;
+            pthread_mutex_lock(&k->mu);
+            while (k->count == SINK_NBUF)
+                pthread_cond_wait(&k->cv, &k->mu);
+            err = k->err;
+            k->slot = (k->head + k->count) % SINK_NBUF;
+            pthread_mutex_unlock(&k->mu);
+            if (err)
+                return err;
+            k->at[k->slot] = at;
+            k->cap = SINK_BUFSZ - (size_t)(at % SINK_ALIGN); /* the next slot starts aligned */
+        }
+        take = n < k->cap - k->cur ? n : k->cap - k->cur;
+        memcpy(k->buf[k->slot] + k->cur, p, take);
+        k->cur += take;
+        p += take;
+        n -= take;
+        at += take;
+        if (k->cur == k->cap)
+            sink_submit(k);
+    }
+    return 0;
+}
+
+/* Write out everything queued; 0, or the first write error (which is then cleared). */
+static int sink_flush(sink *k)
+{
+    int err;
+    if (!k)
+        return 0;
+    sink_submit(k);
+    pthread_mutex_lock(&k->mu);
+    while (k->count > 0)
+        pthread_cond_wait(&k->cv, &k->mu);
+    err = k->err;
+    k->err = 0;
+    pthread_mutex_unlock(&k->mu);
+    return err;
+}
+
+/* Flush, join and free the writer; the fd is left without O_DIRECT. */
+static void sink_stop(xfer *x)
+{
+    sink *k = x->sk;
+    if (!k)
+        return;
+    sink_flush(k);
+    pthread_mutex_lock(&k->mu);
+    k->stop = 1;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->th, NULL);
+    pthread_join(k->hasher, NULL);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    (*k->live)--;
+    sink_free(k);
+    x->sk = NULL;
+}
+
 static void release(xfer *x, int keep_partial)
 {
+    sink_stop(x);
     if (x->fd >= 0) {
         if (keep_partial)
             fsync(x->fd);
@@ -178,6 +476,7 @@ static int hash_prefix(xfer *x)
 
 static int truncate_inc(xfer *x)
 {
+    sink_flush(x->sk); /* the writer and hasher are idle before the file and hash are reset */
     if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) < 0)
         return hub__io_error("truncate", x->inc_path, errno);
     x->have = 0;
@@ -243,6 +542,8 @@ static int try_lock(engine *e, xfer *x)
         return rc;
     if (lseek(x->fd, 0, SEEK_END) < 0)
         return hub__io_error("seek", x->inc_path, errno);
+    if (!x->sk && e->sinks < SINK_MAX && x->job->size - x->have >= sink_min_size())
+        x->sk = sink_new(x->fd, x->job->is_lfs ? &x->sha : NULL, &e->sinks);
     x->state = X_PENDING;
     return TC_OK;
 }
@@ -283,6 +584,7 @@ static int finish(engine *e, xfer *x)
             close(dfd);
         }
     }
+    sink_stop(x);
     close(x->fd);
     x->fd = -1;
     x->private_tmp = 0; /* nothing left to unlink */
@@ -313,7 +615,7 @@ static size_t on_data(char *buf, size_t size, size_t n, void *ud)
 {
     xfer *x = ud;
     engine *e = NULL;
-    size_t len = size * n, off = 0;
+    size_t len = size * n;
     long status = 0;
     curl_easy_getinfo(x->easy, CURLINFO_PRIVATE, (char **)&e);
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -334,18 +636,16 @@ static size_t on_data(char *buf, size_t size, size_t n, void *ud)
         x->write_errno = EFBIG;
         return 0;
     }
-    while (off < len) {
-        ssize_t w = write(x->fd, buf + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            x->write_errno = errno;
+    {
+        int err = x->sk ? sink_put(x->sk, buf, len, x->have)
+                        : write_all(x->fd, (const unsigned char *)buf, len);
+        if (err) {
+            x->write_errno = err;
             return 0;
         }
-        off += (size_t)w;
     }
-    if (x->job->is_lfs)
-        hub__sha256_update(&x->sha, buf, len);
+    if (x->job->is_lfs && !x->sk)
+        hub__sha256_update(&x->sha, buf, len); /* else the sink's hasher does */
     x->have += len;
     e->transferred += len;
     x->data_this_attempt = 1;
@@ -396,6 +696,8 @@ static int start(engine *e, xfer *x)
     curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+    if (x->sk)
+        curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, RECV_BUFSZ);
     x->errbuf[0] = '\0';
     x->status_checked = 0;
     x->write_errno = 0;
@@ -436,7 +738,9 @@ static int retryable_status(long s)
 static int on_done(engine *e, xfer *x, CURLcode cc)
 {
     long status = 0;
-    int rc;
+    int rc, err = sink_flush(x->sk);
+    if (err && !x->write_errno)
+        x->write_errno = err;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     if (x->write_errno == ECANCELED) {
         drop_easy(e, x);
