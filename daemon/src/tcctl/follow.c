@@ -563,6 +563,32 @@ typedef struct train_args {
     int detach;
 } train_args;
 
+/*
+ * POST a job body and take the new job's id into id. With detach, print the
+ * job (--json) or its id, as `train --detach` and `pull --detach` do.
+ * Returns 0 or a tcctl exit code; r is filled for the caller to dispose.
+ */
+static int submit_job(tcctl_ctx *c, const char *body, tcctl_response *r, char *id, size_t cap,
+                      int detach)
+{
+    int rc = tcctl_call(c, "POST", "/v1/jobs", body, r);
+
+    if (rc)
+        return rc;
+    if (!tcctl_job_id_valid(tcctl_json_str(r->json, "id"))) {
+        fputs("tcctl: tcd created a job without a valid id\n", stderr);
+        return TCCTL_EXIT_FAILED;
+    }
+    snprintf(id, cap, "%s", tcctl_json_str(r->json, "id"));
+    if (detach) {
+        if (c->json)
+            printf("%.*s\n", (int)r->len, r->body);
+        else
+            printf("%s\n", id);
+    }
+    return 0;
+}
+
 static int parse_train(tcctl_ctx *c, int argc, char **argv, train_args *a)
 {
     int i, wait = 0;
@@ -687,22 +713,8 @@ int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
         rc = TCCTL_EXIT_FAILED;
         goto out;
     }
-    rc = tcctl_call(c, "POST", "/v1/jobs", body, &r);
-    if (rc)
+    if ((rc = submit_job(c, body, &r, id, sizeof(id), a.detach)) != 0 || a.detach)
         goto out;
-    if (!tcctl_job_id_valid(tcctl_json_str(r.json, "id"))) {
-        fputs("tcctl: tcd created a job without a valid id\n", stderr);
-        rc = TCCTL_EXIT_FAILED;
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", tcctl_json_str(r.json, "id"));
-    if (a.detach) {
-        if (c->json)
-            printf("%.*s\n", (int)r.len, r.body);
-        else
-            printf("%s\n", id);
-        goto out;
-    }
     if (c->quiet)
         printf("%s\n", id);
     else if (!c->json)
@@ -872,22 +884,8 @@ int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv)
         fputs("tcctl: out of memory\n", stderr);
         return TCCTL_EXIT_FAILED;
     }
-    rc = tcctl_call(c, "POST", "/v1/jobs", body, &r);
-    if (rc)
+    if ((rc = submit_job(c, body, &r, id, sizeof(id), a.detach)) != 0 || a.detach)
         goto out;
-    if (!tcctl_job_id_valid(tcctl_json_str(r.json, "id"))) {
-        fputs("tcctl: tcd created a job without a valid id\n", stderr);
-        rc = TCCTL_EXIT_FAILED;
-        goto out;
-    }
-    snprintf(id, sizeof(id), "%s", tcctl_json_str(r.json, "id"));
-    if (a.detach) {
-        if (c->json)
-            printf("%.*s\n", (int)r.len, r.body);
-        else
-            printf("%s\n", id);
-        goto out;
-    }
     if (!c->json && !c->quiet)
         fprintf(stderr,
                 "submitted %s: pull %s %s@%s; following it (Ctrl-C stops following, not the "
