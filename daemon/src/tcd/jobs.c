@@ -1072,6 +1072,36 @@ oom:
     return NULL;
 }
 
+/*
+ * With d->lock held: write job.json into the prepared directory tmp, rename it
+ * to final_dir, add the job to d, announce it and wake the scheduler. On
+ * success d owns j. On failure j is not added; tmp may remain for the caller
+ * to remove.
+ */
+static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const char *tmp,
+                       const char *final_dir, cJSON **out, char *err, size_t errcap)
+{
+    int r;
+
+    if ((r = job_save_to(j, json_path)) < 0 || rename(tmp, final_dir) < 0) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "cannot create the job directory %s: %s", final_dir,
+                 strerror(r < 0 ? -r : errno));
+        tcd_log(TCD_LOG_ERR, "%s", err);
+        return r;
+    }
+    if (tcd_job__add(d, j) < 0) {
+        tcd_rm_rf(final_dir);
+        return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    }
+    emit_state(d, j);
+    d->jobs_created_total++;
+    *out = job_json(j, 0);
+    tcd_log(TCD_LOG_INFO, "job %s%s queued by uid %u", j->id, j->is_pull ? " (pull)" : "",
+            (unsigned)j->owner);
+    tcd_job__wake(d);
+    return TCD_OK;
+}
+
 int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
                     size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
                     size_t errcap)
@@ -1114,26 +1144,11 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }
-    if ((r = job_save_to(j, json_path)) < 0 || rename(tmp, final_dir) < 0) {
-        r = fail(TCD_E_INTERNAL, err, errcap, "cannot create the job directory %s: %s", final_dir,
-                 strerror(r < 0 ? -r : errno));
-        tcd_log(TCD_LOG_ERR, "%s", err);
+    if ((r = publish_job(d, j, json_path, tmp, final_dir, out, err, errcap)) < 0)
         goto out;
-    }
     free(tmp);
-    tmp = NULL; /* now the job's directory */
-    if (tcd_job__add(d, j) < 0) {
-        tcd_rm_rf(final_dir);
-        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
-        goto out;
-    }
-    emit_state(d, j);
-    d->jobs_created_total++;
-    *out = job_json(j, 0);
-    tcd_log(TCD_LOG_INFO, "job %s queued by uid %u", j->id, (unsigned)owner);
-    j = NULL;
-    tcd_job__wake(d);
-    r = TCD_OK;
+    tmp = NULL; /* renamed: now the job's directory */
+    j = NULL;   /* owned by d */
 out:
     if (locked)
         pthread_mutex_unlock(&d->lock);
@@ -1185,26 +1200,16 @@ int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const ch
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }
-    if (mkdir(tmp, 0750) < 0 || (r = job_save_to(j, json_path)) < 0 || rename(tmp, final_dir) < 0) {
-        r = fail(TCD_E_INTERNAL, err, errcap, "cannot create the job directory %s: %s", final_dir,
-                 strerror(r < 0 ? -r : errno));
+    if (mkdir(tmp, 0750) < 0) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "cannot create %s: %s", tmp, strerror(errno));
         tcd_log(TCD_LOG_ERR, "%s", err);
         goto out;
     }
-    free(tmp);
-    tmp = NULL;
-    if (tcd_job__add(d, j) < 0) {
-        tcd_rm_rf(final_dir);
-        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    if ((r = publish_job(d, j, json_path, tmp, final_dir, out, err, errcap)) < 0)
         goto out;
-    }
-    emit_state(d, j);
-    d->jobs_created_total++;
-    *out = job_json(j, 0);
-    tcd_log(TCD_LOG_INFO, "job %s (pull) queued by uid %u", j->id, (unsigned)owner);
-    j = NULL;
-    tcd_job__wake(d);
-    r = TCD_OK;
+    free(tmp);
+    tmp = NULL; /* renamed: now the job's directory */
+    j = NULL;   /* owned by d */
 out:
     if (locked)
         pthread_mutex_unlock(&d->lock);
