@@ -213,9 +213,32 @@ static long backoff_ms(const tc_hub_client *c, unsigned int attempt, const hub_r
     return b < (long)c->retry_max_ms ? b : (long)c->retry_max_ms;
 }
 
+/* Append the body's Content-Type and extra headers to the handle's list. */
+static int add_body_headers(struct curl_slist **h, const hub_body *b)
+{
+    const struct curl_slist *x;
+    struct curl_slist *t;
+    if (b->content_type) {
+        char *ct = hub__strfmt("Content-Type: %s", b->content_type);
+        if (!ct)
+            return -1;
+        t = curl_slist_append(*h, ct);
+        tc_free(ct);
+        if (!t)
+            return -1;
+        *h = t;
+    }
+    for (x = b->extra; x; x = x->next) {
+        if (!(t = curl_slist_append(*h, x->data)))
+            return -1;
+        *h = t;
+    }
+    return 0;
+}
+
 /* One HTTP exchange, no redirects followed. */
 static CURLcode exchange(hub_response *r, tc_hub_client *c, const char *method, const char *url,
-                         size_t max_body, char *errbuf)
+                         const hub_body *body, size_t max_body, char *errbuf)
 {
     struct curl_slist *h = NULL;
     body_sink sink = {r, max_body};
@@ -225,6 +248,18 @@ static CURLcode exchange(hub_response *r, tc_hub_client *c, const char *method, 
         return CURLE_OUT_OF_MEMORY;
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        if (add_body_headers(&h, body) < 0) {
+            curl_easy_cleanup(e);
+            curl_slist_free_all(h);
+            return CURLE_OUT_OF_MEMORY;
+        }
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->data ? body->data : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    }
     curl_easy_setopt(e, CURLOPT_TIMEOUT, 600L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
@@ -249,6 +284,13 @@ static CURLcode exchange(hub_response *r, tc_hub_client *c, const char *method, 
 int hub__request(hub_response *out, tc_hub_client *c, const char *method, const char *url,
                  int follow_cdn, size_t max_body)
 {
+    return hub__request_body(out, c, method, url, NULL, follow_cdn, max_body);
+}
+
+/* As hub__request, with a request body (POST, PUT); redirects keep the method and body. */
+int hub__request_body(hub_response *out, tc_hub_client *c, const char *method, const char *url,
+                      const hub_body *body, int follow_cdn, size_t max_body)
+{
     char errbuf[CURL_ERROR_SIZE];
     char *cur = tc_strdup(url);
     unsigned int attempt = 0;
@@ -259,7 +301,7 @@ int hub__request(hub_response *out, tc_hub_client *c, const char *method, const 
     for (;;) {
         CURLcode cc;
         hub__response_dispose(out);
-        cc = exchange(out, c, method, cur, max_body, errbuf);
+        cc = exchange(out, c, method, cur, body, max_body, errbuf);
         if (cc == CURLE_OUT_OF_MEMORY) {
             rc = tc_error_set(TC_ENOMEM, "out of memory");
             break;

@@ -14,6 +14,8 @@
 
 #include <tc/hub.h>
 
+struct curl_slist;
+
 #define HUB_INTERNAL __attribute__((visibility("default")))
 
 #define HUB_MAX_PARALLEL 64
@@ -80,10 +82,21 @@ typedef struct hub_response {
         *h_content_range;
 } hub_response;
 
+/* A request body: in-memory data with its Content-Type and extra header lines. */
+typedef struct hub_body {
+    const char *content_type; /* or NULL */
+    const char *data;         /* len bytes */
+    size_t len;
+    const struct curl_slist *extra; /* "Name: value" lines, borrowed; or NULL */
+} hub_body;
+
 HUB_INTERNAL void hub__response_dispose(hub_response *r);
 HUB_INTERNAL int hub__header_line(hub_response *r, const char *line, size_t len);
 HUB_INTERNAL int hub__request(hub_response *out, tc_hub_client *c, const char *method,
                               const char *url, int follow_cdn, size_t max_body);
+HUB_INTERNAL int hub__request_body(hub_response *out, tc_hub_client *c, const char *method,
+                                   const char *url, const hub_body *body, int follow_cdn,
+                                   size_t max_body);
 HUB_INTERNAL int hub__error_from_response(const tc_hub_client *c, const hub_response *r,
                                           const char *repo_id, const char *revision,
                                           const char *path);
@@ -113,5 +126,22 @@ HUB_INTERNAL int hub__fetch_blobs(tc_hub_client *c, const char *repo_dir, const 
                                   const char *snap_dir, hub_job *jobs, size_t n,
                                   const tc_hub_download_options *o, const char *repo_id,
                                   const char *revision);
+
+/* lfs.c: LFS batch uploads */
+typedef struct hub_lfs_object {
+    const char *local_path; /* file to read */
+    const char *repo_path;  /* its path in the repo (messages, progress) */
+    char oid[65];           /* sha256 hex */
+    uint64_t size;
+    int uploaded, skipped; /* set by hub__lfs_upload */
+} hub_lfs_object;
+
+HUB_INTERNAL int hub__lfs_upload(tc_hub_client *c, tc_hub_repo_type type, const char *repo_id,
+                                 const char *branch, hub_lfs_object *objs, size_t n,
+                                 const tc_hub_push_options *o);
+
+/* push.c: .gitattributes matching (git's wildmatch subset), exposed for tests */
+HUB_INTERNAL int hub__wildmatch(const char *pattern, const char *path);
+HUB_INTERNAL int hub__attr_is_lfs(const char *gitattributes, const char *path);
 
 #endif /* TC_HUB_INTERNAL_H */

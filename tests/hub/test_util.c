@@ -189,7 +189,43 @@ static void test_hub_util__options(void)
     tc_hub_client_free(c);
 }
 
+/* git's attribute patterns, as `git check-attr` reads them. */
+static void test_hub_util__gitattributes(void)
+{
+    static const char attrs[] = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
+                                "# comment *.txt filter=lfs\n"
+                                "saved_model/**/* filter=lfs\n"
+                                "*tfevents* filter=lfs\n"
+                                "/top.dat filter=lfs\n"
+                                "keep.bin -filter\n"
+                                "docs/ filter=lfs\n"
+                                "/a[[:space:]]b.txt filter=lfs\n"
+                                "sub/*.pt filter=lfs\n";
+    TC_CHECK(hub__wildmatch("*.bin", "w.bin") && hub__wildmatch("*.bin", "deep/dir/w.bin"));
+    TC_CHECK(!hub__wildmatch("*.bin", "w.bin.txt"));
+    TC_CHECK(hub__wildmatch("saved_model/**/*", "saved_model/x") &&
+             hub__wildmatch("saved_model/**/*", "saved_model/a/b/c"));
+    TC_CHECK(!hub__wildmatch("saved_model/**/*", "other/saved_model/x"));
+    TC_CHECK(hub__wildmatch("**/x.y", "x.y") && hub__wildmatch("**/x.y", "a/b/x.y"));
+    TC_CHECK(hub__wildmatch("a/**", "a/b/c") && !hub__wildmatch("a/**", "b/a/c"));
+    TC_CHECK(hub__wildmatch("sub/*.pt", "sub/w.pt") && !hub__wildmatch("sub/*.pt", "sub/d/w.pt"));
+    TC_CHECK(hub__wildmatch("[a-c]?.txt", "bx.txt") && !hub__wildmatch("[!a-c]?.txt", "bx.txt"));
+    TC_CHECK(hub__wildmatch("/\\*lit", "*lit") && !hub__wildmatch("/\\*lit", "xlit"));
+    TC_CHECK(hub__wildmatch("[unterminated", "[unterminated"));
+    TC_CHECK(hub__attr_is_lfs(attrs, "model.bin") && hub__attr_is_lfs(attrs, "a/b/model.bin"));
+    TC_CHECK(!hub__attr_is_lfs(attrs, "keep.bin")); /* a later -filter wins */
+    TC_CHECK(hub__attr_is_lfs(attrs, "sub/keep.bin") == 0);
+    TC_CHECK(!hub__attr_is_lfs(attrs, "notes.txt"));
+    TC_CHECK(hub__attr_is_lfs(attrs, "runs/events.out.tfevents.1"));
+    TC_CHECK(hub__attr_is_lfs(attrs, "top.dat") && !hub__attr_is_lfs(attrs, "x/top.dat"));
+    TC_CHECK(!hub__attr_is_lfs(attrs, "docs/readme.md")); /* folder patterns: not recursive */
+    TC_CHECK(hub__attr_is_lfs(attrs, "a b.txt") && !hub__attr_is_lfs(attrs, "ab.txt"));
+    TC_CHECK(hub__attr_is_lfs(attrs, "saved_model/variables/v.data"));
+    TC_CHECK(!hub__attr_is_lfs("", "x.bin") && !hub__attr_is_lfs("*.bin\n", "x.bin"));
+}
+
 static const tc_test_case tests[] = {
+    TC_TEST(test_hub_util__gitattributes),
     TC_TEST(test_hub_util__sha256_vectors),
     TC_TEST(test_hub_util__sha256_million_a_streamed),
     TC_TEST(test_hub_util__glob),

@@ -1,5 +1,5 @@
 /*
- * tc/hub.h - the Hugging Face Hub client (libtchub): downloads.
+ * tc/hub.h - the Hugging Face Hub client (libtchub): downloads and pushes.
  *
  * What it does: reads repo metadata (repo info, refs, the recursive tree
  * listing, the resolve HEAD of one file) and downloads one file or a whole
@@ -108,6 +108,8 @@ typedef enum tc_hub_error_kind {
     TC_HUB_ERR_INTEGRITY = 11,      /* size or sha256 mismatch, bad response: TC_EFORMAT */
     TC_HUB_ERR_CANCELLED = 12,      /* the cancel callback asked to stop: TC_ECANCELLED */
     TC_HUB_ERR_IO = 13,             /* another file-system error in the cache: TC_EIO */
+    TC_HUB_ERR_CONFLICT = 14,       /* push: the branch moved and the push is not a fast-forward */
+    TC_HUB_ERR_REJECTED = 15, /* push: the server refused the update (hook, protected branch) */
     TC_HUB_ERR_KIND_MAX
 } tc_hub_error_kind;
 
@@ -374,6 +376,118 @@ TC_API int tc_hub_snapshot_download(char **out, tc_hub_client *client, tc_hub_re
 TC_API int tc_hub_file_download(char **out, tc_hub_client *client, tc_hub_repo_type type,
                                 const char *repo_id, const char *revision, const char *path,
                                 const tc_hub_download_options *opts);
+
+/* ---- pushes ----------------------------------------------------------- */
+
+/*
+ * A push makes one git commit on a branch of a Hub repo from the files of a
+ * local folder and sends it the way stock git + git-lfs do (HUB-PROTOCOL.md
+ * section 4):
+ *
+ *  1. POST /api/repos/create (private when asked); "already exists" is fine.
+ *  2. The branch is fetched with libgit2 into a scratch bare repository
+ *     under <cache>/.tcd-push/ (removed afterwards). A missing branch starts
+ *     from the default branch's head, or from nothing in an empty repo.
+ *  3. The tree of the new commit is the branch's tree with every selected
+ *     file of the folder added or replaced (files of the branch that are not
+ *     in the folder stay, as with huggingface_hub's upload_folder; remote
+ *     files matching a delete pattern and absent from the folder go).
+ *  4. Which files are LFS: those matched by a "filter=lfs" rule of the
+ *     .gitattributes in effect (the folder's own, else the branch's, else
+ *     the Hub's default list for new repos), plus any file over 10 MiB and
+ *     any binary file (a NUL byte in its first 8000) of 1 MiB or more, which
+ *     the Hub would refuse as a plain git blob: such files get a rule of
+ *     their own appended to .gitattributes. Empty files are never LFS. An LFS
+ *     file is committed as its pointer (version, oid sha256:..., size).
+ *  5. LFS content goes first, through the batch API
+ *     ({endpoint}/{prefix}{id}.git/info/lfs/objects/batch, Bearer token):
+ *     objects the server already has come back without actions and are not
+ *     sent again; the others are PUT (basic transfer) or sent in parts (the
+ *     Hub's "multipart" transfer: a PUT per part, then the completion POST
+ *     with the parts' ETags), then verified when the server asks for it.
+ *  6. If the new tree equals the branch's tree nothing changed: no commit,
+ *     no push, result.changed = 0.
+ *  7. The commit is pushed over smart HTTP (the token as the Basic password).
+ *     The push is refused with TC_HUB_ERR_CONFLICT when the branch moved since
+ *     step 2 (someone pushed meanwhile), unless force is set, which replaces
+ *     the remote branch with our commit. Running the push again after a
+ *     conflict commits on top of the new head.
+ *
+ * An interrupted push can simply be run again: step 5 skips what the server
+ * already stored.
+ */
+
+/** Stages of a push, reported through tc_hub_push_options.on_stage. */
+typedef enum tc_hub_push_stage {
+    TC_HUB_PUSH_CREATE = 0, /* creating the repo */
+    TC_HUB_PUSH_FETCH = 1,  /* fetching the branch */
+    TC_HUB_PUSH_HASH = 2,   /* hashing the folder's files */
+    TC_HUB_PUSH_LFS = 3,    /* uploading LFS content */
+    TC_HUB_PUSH_COMMIT = 4, /* writing the commit */
+    TC_HUB_PUSH_GIT = 5     /* git push */
+} tc_hub_push_stage;
+
+/** Push options. NULL strings and zero numbers mean the defaults. */
+typedef struct tc_hub_push_options {
+    unsigned int version;              /* TC_HUB_PUSH_OPTIONS_VERSION */
+    const char *branch;                /* default "main" */
+    const char *message;               /* commit message, default "Upload folder with tcd" */
+    const char *author_name;           /* default "tcd" */
+    const char *author_email;          /* default "tcd@users.noreply.huggingface.co" */
+    int is_private;                    /* when the repo is created */
+    int force;                         /* replace the branch even if it moved */
+    const char *const *allow_patterns; /* files of the folder to push (globs as downloads) */
+    size_t n_allow;
+    const char *const *ignore_patterns; /* files of the folder to leave out */
+    size_t n_ignore;
+    const char *const *delete_patterns; /* remote files to delete when not in the folder */
+    size_t n_delete;
+    tc_hub_progress_cb progress; /* per LFS file uploaded: bytes sent */
+    tc_hub_cancel_cb cancel;
+    tc_hub_notice_cb notice;
+    void (*on_stage)(tc_hub_push_stage stage, void *payload);
+    void *payload;
+} tc_hub_push_options;
+
+#define TC_HUB_PUSH_OPTIONS_VERSION 1
+#define TC_HUB_PUSH_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        .version = TC_HUB_PUSH_OPTIONS_VERSION                                                     \
+    }
+
+/** Initialise opts to the defaults. @return TC_OK, or TC_EINVAL for an unknown version. */
+TC_API int tc_hub_push_options_init(tc_hub_push_options *opts, unsigned int version);
+
+/** What a push did. */
+typedef struct tc_hub_push_result {
+    char commit[41];         /* the branch head afterwards (the old head when unchanged) */
+    int changed;             /* 1: a commit was made and pushed; 0: nothing changed */
+    int created_repo;        /* 1: the repo was created by this push */
+    size_t files;            /* files of the folder in the selection */
+    size_t lfs_files;        /* of those, stored with LFS */
+    size_t lfs_uploaded;     /* LFS objects sent */
+    size_t lfs_skipped;      /* LFS objects the server already had */
+    uint64_t bytes_uploaded; /* LFS bytes sent */
+    char *url;               /* "<endpoint>/<prefix><id>/commit/<commit>"; free with tc_free */
+} tc_hub_push_result;
+
+/** Release what a result holds. Accepts NULL. */
+TC_API void tc_hub_push_result_dispose(tc_hub_push_result *result);
+
+/**
+ * Push the files of a folder to a branch of a repo (see above). Needs a
+ * token with write access.
+ * @param out     filled on success; dispose with tc_hub_push_result_dispose
+ * @param folder  a local directory; ".git" folders and non-regular files are skipped
+ * @return TC_OK; TC_EINVAL (bad id, branch or folder, no token);
+ *         TC_ENOTFOUND (REPO_NOT_FOUND); TC_ERROR (BAD_TOKEN, FORBIDDEN,
+ *         CONFLICT, REJECTED, HTTP); TC_EIO (NETWORK, IO); TC_EFORMAT
+ *         (INTEGRITY: a bad answer, or the server lost an uploaded object);
+ *         TC_ECANCELLED; TC_EUNSUPPORTED in offline mode (kind OFFLINE)
+ */
+TC_API int tc_hub_push_folder(tc_hub_push_result *out, tc_hub_client *client, tc_hub_repo_type type,
+                              const char *repo_id, const char *folder,
+                              const tc_hub_push_options *opts);
 
 /**
  * Match a repo path against one glob with huggingface_hub's semantics ('*'

@@ -1,6 +1,8 @@
 // Fidelity test 2 (node side): the official @huggingface/hub client against scripts/local-hub.
 // Usage: node hub_client.js MODULES_DIR PHASE   (env HUB_URL, HUB_TOKEN, REPO, EXPECT_JSON)
 // PHASE "create": createRepo + whoAmI; PHASE "check": listFiles / downloadFile / fileDownloadInfo.
+// PHASE "verify": every file of EXPECT_FILES ({"path": "sha256 of the content", ...}, repo type
+// REPO_TYPE) is listed by listFiles and downloads with downloadFile to the same sha256.
 "use strict";
 const path = require("path");
 const crypto = require("crypto");
@@ -18,7 +20,19 @@ async function sha256(blob) {
   return crypto.createHash("sha256").update(Buffer.from(await blob.arrayBuffer())).digest("hex");
 }
 async function main() {
-  const repo = { type: "model", name: repoName };
+  const repo = { type: process.env.REPO_TYPE || "model", name: repoName };
+  if (phase === "verify") {
+    const exp = JSON.parse(process.env.EXPECT_FILES);
+    const listed = {};
+    for await (const f of hub.listFiles({ repo, recursive: true, hubUrl, accessToken })) listed[f.path] = f;
+    for (const [p, sha] of Object.entries(exp)) {
+      ok(listed[p] && listed[p].type === "file", "listFiles lists " + p);
+      const blob = await hub.downloadFile({ repo, path: p, hubUrl, accessToken });
+      const got = blob ? await sha256(blob) : "missing";
+      ok(got === sha, "downloadFile " + p + " has the pushed content", got);
+    }
+    return;
+  }
   if (phase === "create") {
     const who = await hub.whoAmI({ hubUrl, accessToken });
     ok(who.name === "local-user" && who.type === "user", "whoAmI", JSON.stringify(who));
