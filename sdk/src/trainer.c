@@ -443,6 +443,14 @@ static void fill_result(const tc__run *r, tc_train_result *res, int32_t done)
     res->val_accuracy = r->best_eval.accuracy;
     res->val_f1 = r->best_eval.f1;
     res->steps = r->optim ? tc_optim_steps(r->optim) : 0;
+    tc_free(res->history);
+    res->history = NULL;
+    res->n_history = 0;
+    if (r->n_history > 0 &&
+        (res->history = tc_calloc((size_t)r->n_history, sizeof(*res->history)))) {
+        memcpy(res->history, r->history, (size_t)r->n_history * sizeof(*res->history));
+        res->n_history = r->n_history;
+    }
 }
 
 int tc_train(tc_model *m, tc_dataset *d, const tc_train_config *cfg, const tc_train_callbacks *cb,
@@ -542,4 +550,7 @@ void tc_train_result_dispose(tc_train_result *r)
     tc_free(r->epoch_seconds);
     r->epoch_seconds = NULL;
     r->n_epoch_seconds = 0;
+    tc_free(r->history);
+    r->history = NULL;
+    r->n_history = 0;
 }

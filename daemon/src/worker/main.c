@@ -3,9 +3,13 @@
  *
  *   tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] [--json] [--fresh]
  *   tcd-worker check SPEC.yaml [--set section.key=value]... [--json]
- *   tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]... [--exclude G]...
- * [--json] tcd-worker plugins [--json] tcd-worker plugins show NAME|PATH [--json] tcd-worker
- * --version
+ *   tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]...
+ *              [--exclude G]... [--json]
+ *   tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B] [--message M]
+ *              [--private] [--force] [--when always|improved|never] [--metric M] [--json]
+ *   tcd-worker plugins [--json]
+ *   tcd-worker plugins show NAME|PATH [--json]
+ *   tcd-worker --version
  *
  * Human-readable progress goes to stderr. With --json, stdout carries one
  * NDJSON event per line (log, progress, metric) and ends with the result:
@@ -49,6 +53,11 @@ static void usage(FILE *f)
                "       tcd-worker check SPEC.yaml [--set section.key=value]... [--json]\n"
                "       tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]... "
                "[--exclude G]... [--json]\n"
+               "       tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B] "
+               "[--message M]\n"
+               "                  [--private] [--force] [--when always|improved|never] "
+               "[--metric accuracy|f1|loss]\n"
+               "                  [--min-improvement X] [--json]\n"
                "       tcd-worker plugins [--json]\n"
                "       tcd-worker plugins show NAME|PATH [--json]\n"
                "       tcd-worker --version\n");
@@ -426,6 +435,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(argv[1], "pull"))
         return tcd_cmd_pull(argc - 2, argv + 2, is_cancelled);
+    if (!strcmp(argv[1], "push"))
+        return tcd_cmd_push(argc - 2, argv + 2, is_cancelled);
     if (!strcmp(argv[1], "plugins"))
         return tcd_cmd_plugins(argc - 2, argv + 2);
     fprintf(stderr, "tcd-worker: unknown command '%s'\n", argv[1]);

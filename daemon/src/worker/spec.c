@@ -241,6 +241,79 @@ void tcd_spec_hash(const tcd_spec *spec, char out[17])
     snprintf(out, 17, "%016" PRIx64, h);
 }
 
+/* Append s to the growing buffer; -1 when out of memory. */
+static int buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t nc = (*len + n + 1) * 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+/* A YAML double-quoted scalar: backslash escapes for quotes, backslashes and control bytes. */
+static int add_quoted(char **buf, size_t *len, size_t *cap, const char *v)
+{
+    char esc[8];
+    int rc = buf_add(buf, len, cap, "\"", 1);
+    for (; rc == 0 && *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            rc = buf_add(buf, len, cap, esc, 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\x%02x", c);
+            rc = buf_add(buf, len, cap, esc, 4);
+        } else {
+            rc = buf_add(buf, len, cap, v, 1);
+        }
+    }
+    return rc ? rc : buf_add(buf, len, cap, "\"", 1);
+}
+
+int tcd_spec_to_yaml(const tcd_spec *spec, char **out)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0, i, k;
+    static const char head[] = "# the spec this model was trained with (tcd)\n";
+    int rc = buf_add(&buf, &len, &cap, head, sizeof(head) - 1);
+
+    for (k = 0; rc == 0 && sections[k]; k++) {
+        int header = 0;
+        for (i = 0; rc == 0 && i < spec->n; i++) {
+            const tcd_spec_entry *e = &spec->entries[i];
+            if (strcmp(e->section, sections[k]))
+                continue;
+            if (!header) {
+                rc = buf_add(&buf, &len, &cap, sections[k], strlen(sections[k]));
+                rc = rc ? rc : buf_add(&buf, &len, &cap, ":\n", 2);
+                header = 1;
+            }
+            rc = rc ? rc : buf_add(&buf, &len, &cap, "  ", 2);
+            if (strspn(e->key, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(e->key))
+                rc = rc ? rc : buf_add(&buf, &len, &cap, e->key, strlen(e->key));
+            else
+                rc = rc ? rc : add_quoted(&buf, &len, &cap, e->key);
+            rc = rc ? rc : buf_add(&buf, &len, &cap, ": ", 2);
+            rc = rc ? rc : add_quoted(&buf, &len, &cap, e->value);
+            rc = rc ? rc : buf_add(&buf, &len, &cap, "\n", 1);
+        }
+    }
+    if (rc) {
+        free(buf);
+        return tc_error_set(TC_ENOMEM, "out of memory");
+    }
+    *out = buf;
+    return TC_OK;
+}
+
 void tcd_spec_dispose(tcd_spec *spec)
 {
     size_t i;

@@ -41,6 +41,12 @@ const char *tcd_spec_where(const tcd_spec *spec, const tcd_spec_entry *e, char *
 /* A stable 64-bit hash of the spec's content (sorted entries), as 16 hex digits. */
 void tcd_spec_hash(const tcd_spec *spec, char out[17]);
 
+/* The spec as YAML text (sections model, data, train, push; values double-quoted); free(). */
+int tcd_spec_to_yaml(const tcd_spec *spec, char **out);
+
+/* The name of the spec written beside a trained model. */
+#define TCD_SPEC_FILE "tcd-spec.yaml"
+
 void tcd_spec_dispose(tcd_spec *spec);
 
 #endif /* TCD_SPEC_H */

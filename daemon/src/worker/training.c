@@ -74,12 +74,49 @@ static cJSON *metrics_json(const tcd_result_info *info)
     return m;
 }
 
+/* Every epoch's figures, for the model card's curves. */
+static cJSON *history_json(const tc_train_result *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    int32_t i;
+
+    for (i = 0; a && i < r->n_history; i++) {
+        const tc_epoch_report *h = &r->history[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "epoch", h->epoch);
+        cJSON_AddNumberToObject(o, "step", (double)h->step);
+        add_num(o, "lr", h->lr);
+        add_num(o, "train_loss", h->train_loss);
+        add_num(o, "val_loss", h->val_loss);
+        add_num(o, "val_accuracy", h->val_accuracy);
+        add_num(o, "val_f1", h->val_f1);
+        add_num(o, "seconds", h->seconds);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+/* The spec as run (file plus --set overrides) beside the model: OUT/tcd-spec.yaml. */
+static int write_spec(const tcd_job *job, const char *out)
+{
+    char path[4096], *text = NULL;
+    int err;
+
+    if ((err = tcd_spec_to_yaml(&job->spec, &text)) < 0)
+        return err;
+    snprintf(path, sizeof(path), "%s/" TCD_SPEC_FILE, out);
+    err = tc_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return err;
+}
+
 static int write_metrics(const tcd_job *job, const tcd_result_info *info)
 {
     cJSON *root = metrics_json(info);
     char path[4096], *text;
     int err;
 
+    cJSON_AddItemToObject(root, "history", history_json(&info->train));
     cJSON_AddStringToObject(root, "data_fingerprint", info->fingerprint);
     cJSON_AddStringToObject(root, "run_id", job->run_id);
     cJSON_AddStringToObject(root, "model_plugin", tc_plugin_descriptor(job->model_plugin)->name);
@@ -137,7 +174,9 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
         goto out;
     if ((err = tc_model_save(model, out)) < 0)
         goto out;
-    err = write_metrics(job, info);
+    if ((err = write_metrics(job, info)) < 0)
+        goto out;
+    err = write_spec(job, out);
 out:
     job->cfg.checkpoint_dir = NULL;
     tc_model_free(model);

@@ -47,4 +47,7 @@ int tcd_cmd_plugins(int argc, char **argv);
  * cancelled(NULL) is non-zero once SIGTERM/SIGINT arrived. */
 int tcd_cmd_pull(int argc, char **argv, int (*cancelled)(void *));
 
+/* tcd-worker push DIR --repo ORG/NAME [...] (see push.c). */
+int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *));
+
 #endif /* TCD_WORKER_H */

@@ -176,6 +176,8 @@ typedef struct tc_train_result {
     int64_t steps;
     double *epoch_seconds; /* epochs_run - resumed_from entries, this run only */
     int32_t n_epoch_seconds;
+    tc_epoch_report *history; /* every epoch so far, those before a resume included */
+    int32_t n_history;        /* (history of a cancelled run: its finished epochs) */
 } tc_train_result;
 
 /**

@@ -1,0 +1,545 @@
+/*
+ * push.c - `tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B]
+ * [--message M] [--private] [--force] [--when always|improved|never] [--metric M]
+ * [--min-improvement X] [--json]`
+ *
+ * Pushes a folder to a Hub repo with libtchub (git + LFS). When DIR is the
+ * output of a training run (model.safetensors and metrics.json), what goes
+ * up is the model as users expect it on the Hub: the weights, config.json,
+ * metrics.json, the spec it was trained with (tcd-spec.yaml), any tokenizer
+ * files, and a model card (README.md with the Hub's YAML front matter and
+ * training_curves.svg) generated for the target repo - in a staging folder
+ * of symlinks, so DIR itself is not modified. checkpoints/ stays behind. A
+ * README.md already in DIR is pushed instead of a generated card.
+ *
+ * Settings not given on the command line come from the push section of
+ * DIR/tcd-spec.yaml (repo, branch, private, when, message, license,
+ * dataset, min_improvement) and its train.metric.
+ *
+ * --when improved compares the run with the champion: the metric in the
+ * model-index of the README.md on the target branch, on the test split when
+ * the run has one, else validation. The push happens only when the new value
+ * beats it by more than --min-improvement (default 0; lower is better for
+ * loss); a repo or branch without such a card has no champion. A push that
+ * is not made is a success with "pushed": false and the reason.
+ *
+ * With --json, stdout carries progress events (phase "upload", unit
+ * "bytes"), log events, and the result:
+ *   {"type":"result","state":"succeeded","pushed":true,"changed":true,
+ *    "repo":R,"commit":SHA,"url":URL,"metrics":{"files":N,"lfs_files":N,
+ *    "lfs_uploaded":N,"lfs_skipped":N,"bytes_uploaded":N,"seconds":S}}
+ * Failure: {"type":"result","state":"failed","error":{"code":"conflict",...}},
+ * exit 1; usage errors exit 2; SIGTERM cancels with exit 3.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include <tc/error.h>
+#include <tc/hub.h>
+
+#include "card.h"
+#include "spec.h"
+#include "worker.h"
+#include "xfer.h"
+
+#define PUSH_MAX_METRICS_BYTES (16u << 20)
+
+typedef struct push_args {
+    const char *dir, *repo, *type, *branch, *message, *when, *metric, *license, *dataset;
+    double min_improvement;
+    int have_min_improvement;
+    int is_private, force; /* -1: not given */
+    int json;
+} push_args;
+
+static int push_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "tcd-worker push: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+    fprintf(stderr, "usage: tcd-worker push DIR --repo ORG/NAME [--type model|dataset] "
+                    "[--branch B] [--message M] [--private] [--force]\n"
+                    "       [--when always|improved|never] [--metric accuracy|f1|loss] "
+                    "[--min-improvement X] [--json]\n");
+    return 2;
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *read_text(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    char *s;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || (size_t)n > max ||
+        fseek(f, 0, SEEK_SET) < 0 || !(s = malloc((size_t)n + 1))) {
+        fclose(f);
+        return NULL;
+    }
+    if (fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        fclose(f);
+        return NULL;
+    }
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* A spec value, or NULL. */
+static const char *spec_get(const tcd_spec *spec, const char *section, const char *key)
+{
+    const tcd_spec_entry *e = spec ? tcd_spec_find(spec, section, key) : NULL;
+    return e && *e->value ? e->value : NULL;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "yes"))
+        *out = 1;
+    else if (!strcmp(v, "false") || !strcmp(v, "no"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* Fill unset arguments from the push section of DIR/tcd-spec.yaml. */
+static int defaults_from_spec(push_args *a, tcd_spec *spec, int *have_spec)
+{
+    char path[4096];
+    const char *v;
+    int err;
+    snprintf(path, sizeof(path), "%s/" TCD_SPEC_FILE, a->dir);
+    *have_spec = 0;
+    if (access(path, F_OK) < 0)
+        return TC_OK;
+    if ((err = tcd_spec_load(spec, path)) < 0)
+        return err;
+    *have_spec = 1;
+    if (!a->repo)
+        a->repo = spec_get(spec, "push", "repo");
+    if (!a->branch)
+        a->branch = spec_get(spec, "push", "branch");
+    if (!a->message)
+        a->message = spec_get(spec, "push", "message");
+    if (!a->when)
+        a->when = spec_get(spec, "push", "when");
+    if (!a->license)
+        a->license = spec_get(spec, "push", "license");
+    if (!a->dataset)
+        a->dataset = spec_get(spec, "push", "dataset");
+    if (!a->dataset)
+        a->dataset = spec_get(spec, "data", "dataset");
+    if (!a->metric)
+        a->metric = spec_get(spec, "train", "metric");
+    if (a->is_private < 0 && (v = spec_get(spec, "push", "private")) &&
+        parse_bool(v, &a->is_private) < 0)
+        return tc_error_set(TC_EINVAL, "%s: push.private must be true or false, not '%s'", path, v);
+    if (!a->have_min_improvement && (v = spec_get(spec, "push", "min_improvement"))) {
+        char *end;
+        a->min_improvement = strtod(v, &end);
+        if (*end || !isfinite(a->min_improvement) || a->min_improvement < 0)
+            return tc_error_set(
+                TC_EINVAL, "%s: push.min_improvement must be a number >= 0, not '%s'", path, v);
+        a->have_min_improvement = 1;
+    }
+    return TC_OK;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    remove(path);
+    return 0;
+}
+
+/*
+ * The staging folder of a training output: a symlink per entry of dir except
+ * checkpoints/ and dot files, then the generated card. *own_card is 1 when
+ * dir has its own README.md (then nothing is generated).
+ */
+static int stage_output(const push_args *a, const tcd_spec *spec, char **out)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *stage = malloc(4096), src[8192], dst[8192], abs_dir[4096];
+    DIR *d;
+    struct dirent *de;
+    int own_card = file_exists(a->dir, "README.md"), err = TC_OK;
+    if (!stage)
+        return tc_error_set(TC_ENOMEM, "out of memory");
+    if (!realpath(a->dir, abs_dir)) {
+        free(stage);
+        return tc_error_set(TC_EIO, "cannot resolve '%s': %s", a->dir, strerror(errno));
+    }
+    snprintf(stage, 4096, "%s/tcd-push.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(stage)) {
+        err =
+            tc_error_set(TC_EIO, "cannot create a staging folder '%s': %s", stage, strerror(errno));
+        free(stage);
+        return err;
+    }
+    if (!(d = opendir(abs_dir))) {
+        err = tc_error_set(TC_EIO, "cannot read '%s': %s", abs_dir, strerror(errno));
+        goto fail;
+    }
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "checkpoints") ||
+            (!own_card &&
+             (!strcmp(de->d_name, "README.md") || !strcmp(de->d_name, "training_curves.svg"))))
+            continue;
+        snprintf(src, sizeof(src), "%s/%s", abs_dir, de->d_name);
+        snprintf(dst, sizeof(dst), "%s/%s", stage, de->d_name);
+        if (symlink(src, dst) < 0) {
+            err = tc_error_set(TC_EIO, "cannot link '%s' into the staging folder: %s", src,
+                               strerror(errno));
+            break;
+        }
+    }
+    closedir(d);
+    if (err == TC_OK && !own_card) {
+        char cfg_path[8192], *cfg, *spec_text;
+        tcd_card_info ci;
+        cJSON *cfgj = NULL;
+        const char *from = spec_get(spec, "model", "from");
+        snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", abs_dir);
+        cfg = read_text(cfg_path, PUSH_MAX_METRICS_BYTES);
+        if (cfg)
+            cfgj = cJSON_Parse(cfg);
+        snprintf(src, sizeof(src), "%s/" TCD_SPEC_FILE, abs_dir);
+        spec_text = read_text(src, TCD_SPEC_MAX_BYTES);
+        memset(&ci, 0, sizeof(ci));
+        ci.out_dir = stage;
+        ci.repo_id = a->repo;
+        ci.dataset_id = a->dataset;
+        /* model.from names a Hub id when it is not a path */
+        ci.base_model = from && from[0] != '/' && from[0] != '.' && strchr(from, '/') &&
+                                !strchr(strchr(from, '/') + 1, '/')
+                            ? from
+                            : NULL;
+        ci.license = a->license;
+        ci.spec_yaml = spec_text;
+        ci.spec_file = spec_text ? TCD_SPEC_FILE : NULL;
+        {
+            /* our own kinds say model_type "tc-..."; the others are transformers' */
+            const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfgj, "model_type");
+            ci.transformers_compatible = cJSON_IsString(mt) && strncmp(mt->valuestring, "tc-", 3);
+        }
+        err = tcd_card_write(&ci);
+        cJSON_Delete(cfgj);
+        free(cfg);
+        free(spec_text);
+    }
+    if (err == TC_OK) {
+        *out = stage;
+        return TC_OK;
+    }
+fail:
+    nftw(stage, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(stage);
+    return err;
+}
+
+/* The run's value of metric ("accuracy", "f1", "loss") on test, else validation. */
+static int local_metric(const char *dir, const char *metric, double *value, const char **split)
+{
+    char path[4096], key[64], *text;
+    cJSON *m;
+    const cJSON *v;
+    snprintf(path, sizeof(path), "%s/metrics.json", dir);
+    if (!(text = read_text(path, PUSH_MAX_METRICS_BYTES)))
+        return tc_error_set(TC_ENOTFOUND, "cannot read '%s'", path);
+    m = cJSON_Parse(text);
+    free(text);
+    snprintf(key, sizeof(key), "test_%s", metric);
+    v = cJSON_GetObjectItemCaseSensitive(m, key);
+    *split = "test";
+    if (!cJSON_IsNumber(v)) {
+        snprintf(key, sizeof(key), "val_%s", metric);
+        v = cJSON_GetObjectItemCaseSensitive(m, key);
+        *split = "validation";
+    }
+    if (!cJSON_IsNumber(v)) {
+        cJSON_Delete(m);
+        return tc_error_set(TC_EINVAL,
+                            "'%s' has no test or validation %s to compare with the champion", path,
+                            metric);
+    }
+    *value = v->valuedouble;
+    cJSON_Delete(m);
+    return TC_OK;
+}
+
+/*
+ * when=improved: 1 push, 0 keep (reason in why), < 0 error. The champion is
+ * the metric in the README.md of the target branch.
+ */
+static int beats_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a, char *why,
+                          size_t cap)
+{
+    const char *metric = a->metric ? a->metric : "accuracy", *split = "test";
+    double mine = 0, champ = 0;
+    char *card = NULL;
+    int err, lower = !strcmp(metric, "loss"), found;
+    if (strcmp(metric, "accuracy") && strcmp(metric, "f1") && strcmp(metric, "loss"))
+        return tc_error_set(TC_EINVAL, "--metric must be accuracy, f1 or loss, not '%s'", metric);
+    if ((err = local_metric(a->dir, metric, &mine, &split)) < 0)
+        return err;
+    err = tc_hub_file_download(&card, c, rt, a->repo, a->branch ? a->branch : "main", "README.md",
+                               NULL);
+    if (err == TC_ENOTFOUND) {
+        snprintf(why, cap, "no champion on %s@%s (no model card there); pushing", a->repo,
+                 a->branch ? a->branch : "main");
+        return 1;
+    }
+    if (err < 0)
+        return err;
+    found = tcd_card_read_metric(card, metric, split, &champ);
+    tc_free(card);
+    if (found < 0)
+        return found;
+    if (!found) {
+        snprintf(why, cap, "the champion's card has no %s %s; pushing", split, metric);
+        return 1;
+    }
+    if (lower ? champ - mine > a->min_improvement : mine - champ > a->min_improvement) {
+        snprintf(why, cap, "%s %s %.6g beats the champion's %.6g%s; pushing", split, metric, mine,
+                 champ, a->min_improvement > 0 ? " by more than min_improvement" : "");
+        return 1;
+    }
+    snprintf(why, cap,
+             "not pushed: %s %s %.6g does not beat the champion's %.6g on %s@%s by more than "
+             "%.6g; the model stays here as a candidate",
+             split, metric, mine, champ, a->repo, a->branch ? a->branch : "main",
+             a->min_improvement);
+    return 0;
+}
+
+static void emit_result(const tcd_xfer *x, const push_args *a, const tc_hub_push_result *r,
+                        int pushed, const char *why)
+{
+    double secs = tcd_xfer_elapsed(x);
+    if (x->json) {
+        cJSON *e = cJSON_CreateObject(), *m;
+        cJSON_AddStringToObject(e, "type", "result");
+        cJSON_AddStringToObject(e, "state", "succeeded");
+        cJSON_AddBoolToObject(e, "pushed", pushed);
+        cJSON_AddStringToObject(e, "repo", a->repo);
+        if (why && *why)
+            cJSON_AddStringToObject(e, "reason", why);
+        if (pushed) {
+            cJSON_AddBoolToObject(e, "changed", r->changed);
+            cJSON_AddStringToObject(e, "commit", r->commit);
+            cJSON_AddStringToObject(e, "url", r->url ? r->url : "");
+        }
+        m = cJSON_AddObjectToObject(e, "metrics");
+        cJSON_AddNumberToObject(m, "files", (double)r->files);
+        cJSON_AddNumberToObject(m, "lfs_files", (double)r->lfs_files);
+        cJSON_AddNumberToObject(m, "lfs_uploaded", (double)r->lfs_uploaded);
+        cJSON_AddNumberToObject(m, "lfs_skipped", (double)r->lfs_skipped);
+        cJSON_AddNumberToObject(m, "bytes_uploaded", (double)r->bytes_uploaded);
+        cJSON_AddNumberToObject(m, "seconds", (double)(long)(secs * 1000) / 1000.0);
+        tcd_emit(e);
+    } else if (!pushed) {
+        printf("%s\n", why);
+    } else if (!r->changed) {
+        fprintf(stderr, "nothing changed in %s; no commit\n", a->repo);
+        printf("%s\n", r->url ? r->url : "");
+    } else {
+        char b[32];
+        tcd_fmt_bytes(b, sizeof b, (double)r->bytes_uploaded);
+        fprintf(stderr,
+                "pushed %zu files to %s (%zu LFS objects uploaded, %zu already there, %s) "
+                "in %.1f s\n",
+                r->files, a->repo, r->lfs_uploaded, r->lfs_skipped, b, secs);
+        printf("%s\n", r->url ? r->url : "");
+    }
+}
+
+static int parse_args(int argc, char **argv, push_args *a)
+{
+    int i;
+    memset(a, 0, sizeof(*a));
+    a->is_private = a->force = -1;
+    for (i = 0; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **slot = NULL;
+        if (!strcmp(o, "--json")) {
+            a->json = 1;
+            continue;
+        }
+        if (!strcmp(o, "--private")) {
+            a->is_private = 1;
+            continue;
+        }
+        if (!strcmp(o, "--force")) {
+            a->force = 1;
+            continue;
+        }
+        if (!strcmp(o, "--repo"))
+            slot = &a->repo;
+        else if (!strcmp(o, "--type"))
+            slot = &a->type;
+        else if (!strcmp(o, "--branch"))
+            slot = &a->branch;
+        else if (!strcmp(o, "--message"))
+            slot = &a->message;
+        else if (!strcmp(o, "--when"))
+            slot = &a->when;
+        else if (!strcmp(o, "--metric"))
+            slot = &a->metric;
+        else if (!strcmp(o, "--min-improvement")) {
+            char *end;
+            if (!v)
+                return push_usage("--min-improvement needs a value", NULL);
+            a->min_improvement = strtod(v, &end);
+            if (*end || !*v || !isfinite(a->min_improvement) || a->min_improvement < 0)
+                return push_usage("--min-improvement wants a number >= 0, not", v);
+            a->have_min_improvement = 1;
+            i++;
+            continue;
+        }
+        if (slot) {
+            if (!v)
+                return push_usage("missing the value of", o);
+            *slot = v;
+            i++;
+        } else if (o[0] == '-' || a->dir) {
+            return push_usage("unexpected argument", o);
+        } else {
+            a->dir = o;
+        }
+    }
+    if (!a->dir)
+        return push_usage("needs a folder to push", NULL);
+    return 0;
+}
+
+int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
+{
+    static const char *const excludes[] = {"checkpoints/*", "*.tmp", ".tcd-*"};
+    push_args a;
+    tcd_spec spec;
+    tcd_xfer x;
+    tc_hub_client *client = NULL;
+    tc_hub_push_options o;
+    tc_hub_push_result r;
+    tc_hub_repo_type rt = TC_HUB_REPO_MODEL;
+    char *stage = NULL, code[64], why[512] = "";
+    struct stat st;
+    int rc, err, have_spec = 0, is_output;
+
+    if ((rc = parse_args(argc, argv, &a)) != 0)
+        return rc;
+    memset(&spec, 0, sizeof(spec));
+    memset(&r, 0, sizeof(r));
+    tcd_xfer_init(&x, "upload", a.json, cancelled);
+    if (stat(a.dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, sizeof(why), "'%s' is not a folder; give the output folder of a run or a job",
+                 a.dir);
+        tcd_xfer_fail(&x, "failed", "invalid_argument", why);
+        return 1;
+    }
+    is_output = file_exists(a.dir, "model.safetensors") && file_exists(a.dir, "metrics.json");
+    if ((err = defaults_from_spec(&a, &spec, &have_spec)) < 0)
+        goto fail;
+    if (!a.repo) {
+        tcd_spec_dispose(&spec);
+        return push_usage("needs --repo ORG/NAME (or push.repo in the folder's " TCD_SPEC_FILE ")",
+                          NULL);
+    }
+    if (a.type && !strcmp(a.type, "dataset")) {
+        rt = TC_HUB_REPO_DATASET;
+    } else if (a.type && strcmp(a.type, "model")) {
+        tcd_spec_dispose(&spec);
+        return push_usage("--type must be model or dataset, not", a.type);
+    }
+    if (a.when && strcmp(a.when, "always") && strcmp(a.when, "improved") &&
+        strcmp(a.when, "never")) {
+        tcd_spec_dispose(&spec);
+        return push_usage("--when must be always, improved or never, not", a.when);
+    }
+    if (a.when && !strcmp(a.when, "never")) {
+        snprintf(why, sizeof(why), "not pushed: push.when is 'never'");
+        emit_result(&x, &a, &r, 0, why);
+        tcd_spec_dispose(&spec);
+        return 0;
+    }
+    if ((err = tc_hub_client_new(&client, NULL)) < 0)
+        goto fail;
+    if (a.when && !strcmp(a.when, "improved")) {
+        if (!is_output) {
+            err = tc_error_set(TC_EINVAL, "--when improved needs the output folder of a training "
+                                          "run (model.safetensors and metrics.json)");
+            goto fail;
+        }
+        if ((err = beats_champion(client, rt, &a, why, sizeof(why))) < 0)
+            goto fail;
+        if (err == 0) {
+            emit_result(&x, &a, &r, 0, why);
+            rc = 0;
+            goto out;
+        }
+        tcd_xfer_notice(why, &x);
+    }
+    if (is_output && rt == TC_HUB_REPO_MODEL && (err = stage_output(&a, &spec, &stage)) < 0)
+        goto fail;
+    tc_hub_push_options_init(&o, TC_HUB_PUSH_OPTIONS_VERSION);
+    o.branch = a.branch;
+    o.message = a.message
+                    ? a.message
+                    : (is_output ? "Upload model trained with tcd" : "Upload folder with tcd");
+    o.is_private = a.is_private > 0;
+    o.force = a.force > 0;
+    if (is_output) {
+        o.ignore_patterns = excludes;
+        o.n_ignore = sizeof(excludes) / sizeof(*excludes);
+    }
+    o.progress = tcd_xfer_progress;
+    o.cancel = tcd_xfer_cancel;
+    o.notice = tcd_xfer_notice;
+    o.payload = &x;
+    err = tc_hub_push_folder(&r, client, rt, a.repo, stage ? stage : a.dir, &o);
+    tcd_xfer_clear_line(&x);
+    if (err < 0)
+        goto fail;
+    emit_result(&x, &a, &r, 1, why);
+    rc = 0;
+    goto out;
+fail:
+    tcd_xfer_clear_line(&x);
+    if (err == TC_ECANCELLED || cancelled(NULL)) {
+        tcd_xfer_fail(&x, "cancelled", "cancelled",
+                      "push cancelled; LFS objects already uploaded are not sent again");
+        rc = 3;
+    } else {
+        tcd_xfer_error_code(err, code, sizeof code);
+        tcd_xfer_fail(&x, "failed", code, tc_error_message());
+        rc = 1;
+    }
+out:
+    if (stage) {
+        nftw(stage, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(stage);
+    }
+    tc_hub_push_result_dispose(&r);
+    tc_hub_client_free(client);
+    (void)have_spec;
+    tcd_spec_dispose(&spec);
+    return rc;
+}
