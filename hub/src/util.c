@@ -25,10 +25,9 @@ tc_hub_error_kind tc_hub_error_kind_last(void)
 const char *tc_hub_error_kind_name(tc_hub_error_kind kind)
 {
     static const char *const names[TC_HUB_ERR_KIND_MAX] = {
-        "None",      "RepoNotFound", "RevisionNotFound", "EntryNotFound", "GatedRepo",
-        "BadToken",  "Forbidden",    "Network",          "DiskFull",      "Offline",
-        "HTTPError", "Integrity",    "Cancelled",        "IOError",       "Conflict",
-        "Rejected"};
+        "None",      "RepoNotFound", "RevisionNotFound", "EntryNotFound", "GatedRepo", "BadToken",
+        "Forbidden", "Network",      "DiskFull",         "Offline",       "HTTPError", "Integrity",
+        "Cancelled", "IOError",      "Conflict",         "Rejected"};
     return kind >= 0 && kind < TC_HUB_ERR_KIND_MAX ? names[kind] : "Unknown";
 }
 
