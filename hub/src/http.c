@@ -200,6 +200,36 @@ static void sleep_ms(long ms)
         ;
 }
 
+void hub__cancel_push(hub_cancel_scope *saved, tc_hub_client *c, tc_hub_cancel_cb cb, void *payload)
+{
+    saved->cancel = c->cancel;
+    saved->payload = c->cancel_payload;
+    if (cb) {
+        c->cancel = cb;
+        c->cancel_payload = payload;
+    }
+}
+
+void hub__cancel_pop(const hub_cancel_scope *saved, tc_hub_client *c)
+{
+    c->cancel = saved->cancel;
+    c->cancel_payload = saved->payload;
+}
+
+int hub__wait_ms(tc_hub_client *c, long ms)
+{
+    while (ms > 0) {
+        long step = ms < 50 ? ms : 50;
+        if (c->cancel && c->cancel(c->cancel_payload))
+            return hub__set_error(TC_HUB_ERR_CANCELLED, TC_ECANCELLED, "cancelled");
+        sleep_ms(step);
+        ms -= step;
+    }
+    if (c->cancel && c->cancel(c->cancel_payload))
+        return hub__set_error(TC_HUB_ERR_CANCELLED, TC_ECANCELLED, "cancelled");
+    return TC_OK;
+}
+
 static long backoff_ms(const tc_hub_client *c, unsigned int attempt, const hub_response *r)
 {
     long w =
@@ -313,7 +343,9 @@ int hub__request_body(hub_response *out, tc_hub_client *c, const char *method, c
         }
         if (cc != CURLE_OK || retryable_status(out->status)) {
             if (attempt < c->max_retries && (cc == CURLE_OK || retryable_curl(cc))) {
-                sleep_ms(backoff_ms(c, attempt++, cc == CURLE_OK ? out : NULL));
+                if ((rc = hub__wait_ms(c, backoff_ms(c, attempt++, cc == CURLE_OK ? out : NULL))) <
+                    0)
+                    break;
                 continue;
             }
             if (cc != CURLE_OK)

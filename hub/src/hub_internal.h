@@ -32,7 +32,21 @@ struct tc_hub_client {
     char *user_agent;
     int offline;
     unsigned int max_parallel, max_retries, retry_base_ms, retry_max_ms, timeout_s;
+    tc_hub_cancel_cb cancel; /* of the call in progress: polled while waiting to retry */
+    void *cancel_payload;
 };
+
+/* Install a call's cancel callback on the client for its duration (http.c). */
+typedef struct hub_cancel_scope {
+    tc_hub_cancel_cb cancel;
+    void *payload;
+} hub_cancel_scope;
+HUB_INTERNAL void hub__cancel_push(hub_cancel_scope *saved, tc_hub_client *c, tc_hub_cancel_cb cb,
+                                   void *payload);
+HUB_INTERNAL void hub__cancel_pop(const hub_cancel_scope *saved, tc_hub_client *c);
+/* Sleep ms in 50 ms steps; TC_ECANCELLED (kind CANCELLED) as soon as the client's cancel says so.
+ */
+HUB_INTERNAL int hub__wait_ms(tc_hub_client *c, long ms);
 
 /*
  * sha256.c: OpenSSL's SHA-256 (SHA-NI / AVX2 code paths: ~2 GB/s here, where a

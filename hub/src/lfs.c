@@ -30,13 +30,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Progress of the whole upload, shared by the objects. */
 typedef struct up_state {
     const tc_hub_push_options *o;
@@ -223,7 +216,8 @@ static int put_range(tc_hub_client *c, const char *url, const struct curl_slist 
             attempt++;
             u->p.file_done = base_done;
             u->p.done = base_all;
-            sleep_ms(w);
+            if (hub__wait_ms(c, w) < 0)
+                return hub__set_error(TC_HUB_ERR_CANCELLED, TC_ECANCELLED, "push cancelled");
             continue;
         }
         if (cc != CURLE_OK) {

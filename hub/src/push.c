@@ -253,7 +253,7 @@ typedef struct walk_state {
     push_file *files;
     size_t n, cap;
     const tc_hub_push_options *o;
-    int skipped_other;
+    int skipped_other, skipped_links;
 } walk_state;
 
 static int selected(const tc_hub_push_options *o, const char *rel)
@@ -299,8 +299,10 @@ static int walk(walk_state *w, const char *root, const char *rel, int depth)
             rc = tc_error_set(TC_ENOMEM, "out of memory");
             break;
         }
-        if (stat(a, &st) < 0) {
+        if ((depth > 0 && w->o->top_symlinks_only ? lstat(a, &st) : stat(a, &st)) < 0) {
             rc = hub__io_error("stat", a, errno);
+        } else if (S_ISLNK(st.st_mode)) {
+            w->skipped_links++;
         } else if (S_ISDIR(st.st_mode)) {
             rc = walk(w, root, r, depth + 1);
         } else if (!S_ISREG(st.st_mode)) {
@@ -756,8 +758,6 @@ static int connect_and_fetch(push_run *p)
     }
     if (from) {
         snprintf(spec, sizeof(spec), "+%s:refs/tcd/base", from);
-        strncpy(want, from, sizeof(want) - 1);
-        want[sizeof(want) - 1] = '\0';
     }
     git_remote_disconnect(p->remote);
     if (!from)
@@ -1025,7 +1025,22 @@ static void run_dispose(push_run *p)
     files_free(p->w.files, p->w.n);
 }
 
+static int push_folder(tc_hub_push_result *out, tc_hub_client *c, tc_hub_repo_type type,
+                       const char *repo_id, const char *folder, const tc_hub_push_options *opts);
+
 int tc_hub_push_folder(tc_hub_push_result *out, tc_hub_client *c, tc_hub_repo_type type,
+                       const char *repo_id, const char *folder, const tc_hub_push_options *opts)
+{
+    hub_cancel_scope scope;
+    int rc;
+    TC_ASSERT_ARG(c);
+    hub__cancel_push(&scope, c, opts ? opts->cancel : NULL, opts ? opts->payload : NULL);
+    rc = push_folder(out, c, type, repo_id, folder, opts);
+    hub__cancel_pop(&scope, c);
+    return rc;
+}
+
+static int push_folder(tc_hub_push_result *out, tc_hub_client *c, tc_hub_repo_type type,
                        const char *repo_id, const char *folder, const tc_hub_push_options *opts)
 {
     tc_hub_push_options defaults;
@@ -1080,6 +1095,9 @@ int tc_hub_push_folder(tc_hub_push_result *out, tc_hub_client *c, tc_hub_repo_ty
                           "'%s' has no files to push (after the include/exclude patterns)", folder);
         goto out;
     }
+    if (p.w.skipped_links)
+        notice(opts, "%d symbolic links below the top of '%s' are not followed and not pushed",
+               p.w.skipped_links, folder);
     if (p.w.skipped_other)
         notice(opts, "%d entries of '%s' are neither files nor folders and are not pushed",
                p.w.skipped_other, folder);

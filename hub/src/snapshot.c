@@ -270,7 +270,7 @@ static int save_tree(const repo_paths *p, const char *commit, const tc_hub_tree 
     return rc;
 }
 
-int tc_hub_snapshot_download(char **out, tc_hub_client *c, tc_hub_repo_type type,
+static int snapshot_download(char **out, tc_hub_client *c, tc_hub_repo_type type,
                              const char *repo_id, const char *revision,
                              const tc_hub_download_options *o)
 {
@@ -383,7 +383,7 @@ out:
     return rc;
 }
 
-int tc_hub_file_download(char **out, tc_hub_client *c, tc_hub_repo_type type, const char *repo_id,
+static int file_download(char **out, tc_hub_client *c, tc_hub_repo_type type, const char *repo_id,
                          const char *revision, const char *path, const tc_hub_download_options *o)
 {
     repo_paths p = {0};
@@ -464,5 +464,31 @@ out:
     tc_free(ref);
     tc_hub_file_metadata_free(meta);
     paths_dispose(&p);
+    return rc;
+}
+
+/* The public entry points: the cancel callback also interrupts retry waits of plain requests. */
+int tc_hub_snapshot_download(char **out, tc_hub_client *c, tc_hub_repo_type type,
+                             const char *repo_id, const char *revision,
+                             const tc_hub_download_options *o)
+{
+    hub_cancel_scope scope;
+    int rc;
+    TC_ASSERT_ARG(c);
+    hub__cancel_push(&scope, c, o ? o->cancel : NULL, o ? o->payload : NULL);
+    rc = snapshot_download(out, c, type, repo_id, revision, o);
+    hub__cancel_pop(&scope, c);
+    return rc;
+}
+
+int tc_hub_file_download(char **out, tc_hub_client *c, tc_hub_repo_type type, const char *repo_id,
+                         const char *revision, const char *path, const tc_hub_download_options *o)
+{
+    hub_cancel_scope scope;
+    int rc;
+    TC_ASSERT_ARG(c);
+    hub__cancel_push(&scope, c, o ? o->cancel : NULL, o ? o->payload : NULL);
+    rc = file_download(out, c, type, repo_id, revision, path, o);
+    hub__cancel_pop(&scope, c);
     return rc;
 }

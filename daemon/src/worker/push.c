@@ -174,7 +174,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
  * checkpoints/ and dot files, then the generated card. *own_card is 1 when
  * dir has its own README.md (then nothing is generated).
  */
-static int stage_output(const push_args *a, const tcd_spec *spec, char **out)
+static int stage_output(const push_args *a, const tcd_spec *spec, tcd_xfer *x, char **out)
 {
     const char *tmp = getenv("TMPDIR");
     char *stage = malloc(4096), src[8192], dst[8192], abs_dir[4096];
@@ -199,12 +199,20 @@ static int stage_output(const push_args *a, const tcd_spec *spec, char **out)
         goto fail;
     }
     while ((de = readdir(d))) {
+        struct stat st;
         if (de->d_name[0] == '.' || !strcmp(de->d_name, "checkpoints") ||
             (!own_card &&
              (!strcmp(de->d_name, "README.md") || !strcmp(de->d_name, "training_curves.svg"))))
             continue;
         snprintf(src, sizeof(src), "%s/%s", abs_dir, de->d_name);
         snprintf(dst, sizeof(dst), "%s/%s", stage, de->d_name);
+        /* only the output's own files and folders: a link could lead anywhere */
+        if (lstat(src, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+            char msg[8400];
+            snprintf(msg, sizeof(msg), "'%s' is not a regular file or folder; not pushed", src);
+            tcd_xfer_notice(msg, x);
+            continue;
+        }
         if (symlink(src, dst) < 0) {
             err = tc_error_set(TC_EIO, "cannot link '%s' into the staging folder: %s", src,
                                strerror(errno));
@@ -342,11 +350,9 @@ static void emit_result(const tcd_xfer *x, const push_args *a, const tc_hub_push
         cJSON_AddStringToObject(e, "repo", a->repo);
         if (why && *why)
             cJSON_AddStringToObject(e, "reason", why);
-        if (pushed) {
-            cJSON_AddBoolToObject(e, "changed", r->changed);
-            cJSON_AddStringToObject(e, "commit", r->commit);
-            cJSON_AddStringToObject(e, "url", r->url ? r->url : "");
-        }
+        cJSON_AddBoolToObject(e, "changed", pushed && r->changed);
+        cJSON_AddStringToObject(e, "commit", pushed ? r->commit : "");
+        cJSON_AddStringToObject(e, "url", pushed && r->url ? r->url : "");
         m = cJSON_AddObjectToObject(e, "metrics");
         cJSON_AddNumberToObject(m, "files", (double)r->files);
         cJSON_AddNumberToObject(m, "lfs_files", (double)r->lfs_files);
@@ -497,7 +503,7 @@ int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
         }
         tcd_xfer_notice(why, &x);
     }
-    if (is_output && rt == TC_HUB_REPO_MODEL && (err = stage_output(&a, &spec, &stage)) < 0)
+    if (is_output && rt == TC_HUB_REPO_MODEL && (err = stage_output(&a, &spec, &x, &stage)) < 0)
         goto fail;
     tc_hub_push_options_init(&o, TC_HUB_PUSH_OPTIONS_VERSION);
     o.branch = a.branch;
@@ -506,6 +512,7 @@ int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
                     : (is_output ? "Upload model trained with tcd" : "Upload folder with tcd");
     o.is_private = a.is_private > 0;
     o.force = a.force > 0;
+    o.top_symlinks_only = stage != NULL; /* the staging folder's links, nothing deeper */
     if (is_output) {
         o.ignore_patterns = excludes;
         o.n_ignore = sizeof(excludes) / sizeof(*excludes);

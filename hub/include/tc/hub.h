@@ -442,6 +442,9 @@ typedef struct tc_hub_push_options {
     size_t n_ignore;
     const char *const *delete_patterns; /* remote files to delete when not in the folder */
     size_t n_delete;
+    int top_symlinks_only;       /* 1: follow symlinks at the folder's top level only; deeper
+                                    ones are skipped (with a notice). 0: follow all (pulled
+                                    snapshots are folders of symlinks) */
     tc_hub_progress_cb progress; /* per LFS file uploaded: bytes sent */
     tc_hub_cancel_cb cancel;
     tc_hub_notice_cb notice;
