@@ -28,7 +28,7 @@ _tcctl_plugins() {
 
 _tcctl() {
     local cur prev cmd i
-    local commands="ping train pull prune jobs status logs cancel wait rm plugins completion help version"
+    local commands="ping train pull push prune jobs status logs cancel wait rm plugins completion help version"
     local global="--json -q --quiet --socket --help --version"
     COMPREPLY=()
     cur="${COMP_WORDS[COMP_CWORD]}"
@@ -75,6 +75,16 @@ _tcctl() {
                 COMPREPLY=($(compgen -W "--revision --include --exclude --name --timeout --detach --json -q --help" -- "$cur"))
             elif [[ "$prev" == pull ]]; then
                 COMPREPLY=($(compgen -W "model dataset" -- "$cur"))
+            fi
+            ;;
+        push)
+            case "$prev" in
+                --repo | --branch | --message | --name | --timeout) return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--repo --dataset --private --branch --message --force --name --timeout --detach --json -q --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_tcctl_ids --state succeeded)" -- "$cur") $(compgen -d -- "$cur"))
             fi
             ;;
         prune)

@@ -2,7 +2,8 @@
 # Bad requests against a real tcd on a temporary state dir: every one must get
 # its specific 4xx status and error code (docs/api.md), tcd must still answer
 # /v1/ping afterwards, and it must exit 0 on SIGTERM (in a sanitizer build that
-# also means no leak and no sanitizer report).
+# also means no leak and no sanitizer report). Pull jobs that are accepted
+# (the boundary cases) run offline against an empty cache and fail at once.
 # Usage: bad_requests.sh TCD TCD_WORKER SOURCE_DIR
 set -u
 tcd=$1
@@ -28,7 +29,8 @@ fail() {
 }
 
 [ -x "$worker" ] || { echo "no tcd-worker at $worker"; exit 1; }
-"$tcd" --state-dir "$tmp/state" --socket "$sock" 2>"$tmp/tcd.log" &
+HF_HUB_OFFLINE=1 HF_HUB_CACHE=$tmp/hf-cache HF_ENDPOINT=http://127.0.0.1:9 HF_TOKEN='' \
+    "$tcd" --state-dir "$tmp/state" --socket "$sock" 2>"$tmp/tcd.log" &
 pid=$!
 for _ in $(seq 1 300); do
     curl -sf --unix-socket "$sock" http://tcd/v1/ping >/dev/null 2>&1 && break
@@ -43,7 +45,8 @@ fi
 
 # req NAME STATUS CODE [ALLOW] -- curl arguments...
 # The body must be {"error":{"code":CODE,"message":...}} (CODE - : no body to
-# check, as for HEAD); with ALLOW, the Allow header must be exactly ALLOW.
+# check, as for HEAD); with ALLOW, the Allow header must be exactly ALLOW; with
+# MSG=TEXT in req's environment, the message must contain TEXT (a field's name).
 req() {
     local name=$1 want=$2 code=$3 allow=
     shift 3
@@ -57,8 +60,11 @@ req() {
         fail "$name" "status $got, want $want $(head -c 200 "$tmp/curl.err")"
         return
     fi
-    local gotcode="$code string"
-    [ "$code" = - ] || gotcode=$(jq -r '.error.code + " " + (.error.message | type)' "$tmp/body" 2>/dev/null)
+    local gotcode="$code string" filter='.error.code + " " + (.error.message | type)'
+    # with MSG, one jq call also checks the message: a miss shows as a different answer
+    [ -z "${MSG:-}" ] ||
+        filter+=' + (if .error.message | tostring | contains($m) then "" else " not naming \($m)" end)'
+    [ "$code" = - ] || gotcode=$(jq -r --arg m "${MSG:-}" "$filter" "$tmp/body" 2>/dev/null)
     if [ "$gotcode" != "$code string" ]; then
         fail "$name" "error code '$gotcode', want '$code'"
         return
@@ -183,6 +189,134 @@ post '{"spec_yaml":"model: {plugin: mlp}\ndata: {plugin: idx}\ntrain: {epochz: 3
 req "spec with an unknown key" 400 invalid_spec -- "${J[@]}" "$u/jobs"
 post '{"spec_yaml":"model: [unclosed\n"}'
 req "spec that is not YAML" 400 invalid_spec -- "${J[@]}" "$u/jobs"
+
+# --- schema of a pull job (kind "pull") -------------------------------------------------------
+# bad_pull NAME TEXT BODY: POST BODY to /v1/jobs; 400 bad_request whose message contains TEXT.
+bad_pull() {
+    post "$3"
+    MSG=$2 req "pull: $1" 400 bad_request -- "${J[@]}" "$u/jobs"
+}
+r96=org/$(head -c 92 /dev/zero | tr '\0' 'n')
+bad_pull "repo missing" "'repo'" '{"kind":"pull"}'
+bad_pull "repo missing, the other fields given" "'repo'" \
+    '{"kind":"pull","repo_type":"model","revision":"main","include":["*.json"],"exclude":[]}'
+bad_pull "repo null" "'repo'" '{"kind":"pull","repo":null}'
+bad_pull "repo is a number" "'repo'" '{"kind":"pull","repo":42}'
+bad_pull "repo is an array" "'repo'" '{"kind":"pull","repo":["org/x"]}'
+bad_pull "repo is an object" "'repo'" '{"kind":"pull","repo":{"org":"x"}}'
+bad_pull "repo is true" "'repo'" '{"kind":"pull","repo":true}'
+bad_pull "repo empty" "'repo'" '{"kind":"pull","repo":""}'
+bad_pull "repo without a slash" "'repo'" '{"kind":"pull","repo":"gpt2"}'
+bad_pull "repo ../x" "'repo'" '{"kind":"pull","repo":"../x"}'
+bad_pull "repo org/.." "'repo'" '{"kind":"pull","repo":"org/.."}'
+bad_pull "repo org/../../etc" "'repo'" '{"kind":"pull","repo":"org/../../etc"}'
+bad_pull "repo with .. inside" "'repo'" '{"kind":"pull","repo":"org/a..b"}'
+bad_pull "repo with -- (the cache's separator)" "'repo'" '{"kind":"pull","repo":"org--x/y"}'
+bad_pull "repo /x" "'repo'" '{"kind":"pull","repo":"/x"}'
+bad_pull "repo org/" "'repo'" '{"kind":"pull","repo":"org/"}'
+bad_pull "repo a/b/c" "'repo'" '{"kind":"pull","repo":"a/b/c"}'
+bad_pull "repo with a space" "'repo'" '{"kind":"pull","repo":"org/na me"}'
+bad_pull "repo with a ;" "'repo'" '{"kind":"pull","repo":"org/x;reboot"}'
+bad_pull "repo with a backslash" "'repo'" '{"kind":"pull","repo":"org\\x"}'
+bad_pull "repo with an escaped newline" "'repo'" '{"kind":"pull","repo":"org/x\n"}'
+bad_pull "repo with non-ASCII" "'repo'" '{"kind":"pull","repo":"org/caf\u00e9"}'
+bad_pull "repo of 97 bytes" "'repo'" "{\"kind\":\"pull\",\"repo\":\"${r96}n\"}"
+bad_pull "repo_type space" "'repo_type'" '{"kind":"pull","repo":"org/x","repo_type":"space"}'
+bad_pull "repo_type Model" "'repo_type'" '{"kind":"pull","repo":"org/x","repo_type":"Model"}'
+bad_pull "repo_type models" "'repo_type'" '{"kind":"pull","repo":"org/x","repo_type":"models"}'
+bad_pull "repo_type empty" "'repo_type'" '{"kind":"pull","repo":"org/x","repo_type":""}'
+bad_pull "repo_type is a number" "'repo_type'" '{"kind":"pull","repo":"org/x","repo_type":1}'
+bad_pull "revision empty" "'revision'" '{"kind":"pull","repo":"org/x","revision":""}'
+bad_pull "revision starting with -" "'revision'" \
+    '{"kind":"pull","repo":"org/x","revision":"--upload-pack=x"}'
+bad_pull "revision with a control character" "'revision'" \
+    '{"kind":"pull","repo":"org/x","revision":"main\u0001"}'
+bad_pull "revision of 257 bytes" "'revision'" \
+    "{\"kind\":\"pull\",\"repo\":\"org/x\",\"revision\":\"$(head -c 257 /dev/zero | tr '\0' r)\"}"
+bad_pull "revision is a number" "'revision'" '{"kind":"pull","repo":"org/x","revision":5}'
+bad_pull "include is a string" "'include'" '{"kind":"pull","repo":"org/x","include":"*.json"}'
+bad_pull "include is an object" "'include'" '{"kind":"pull","repo":"org/x","include":{"a":"*"}}'
+bad_pull "include entry is a number" "'include'" '{"kind":"pull","repo":"org/x","include":[1]}'
+bad_pull "include entry is null" "'include'" '{"kind":"pull","repo":"org/x","include":["*",null]}'
+bad_pull "include entry is an array" "'include'" '{"kind":"pull","repo":"org/x","include":[["*"]]}'
+bad_pull "include entry empty" "include[1]" '{"kind":"pull","repo":"org/x","include":["*",""]}'
+bad_pull "include entry with a control character" "include[0]" \
+    '{"kind":"pull","repo":"org/x","include":["a\tb"]}'
+bad_pull "include entry of 1025 bytes" "include[0]" \
+    "{\"kind\":\"pull\",\"repo\":\"org/x\",\"include\":[\"$(head -c 1025 /dev/zero | tr '\0' g)\"]}"
+bad_pull "257 include entries" "'include'" \
+    "{\"kind\":\"pull\",\"repo\":\"org/x\",\"include\":[$(seq -s, -f '"p%g"' 1 257)]}"
+bad_pull "exclude is a string" "'exclude'" '{"kind":"pull","repo":"org/x","exclude":"*.onnx"}'
+bad_pull "exclude entry is true" "'exclude'" '{"kind":"pull","repo":"org/x","exclude":[true]}'
+bad_pull "exclude entry empty" "exclude[0]" '{"kind":"pull","repo":"org/x","exclude":[""]}'
+bad_pull "257 exclude entries" "'exclude'" \
+    "{\"kind\":\"pull\",\"repo\":\"org/x\",\"exclude\":[$(seq -s, -f '"p%g"' 1 257)]}"
+bad_pull "spec_yaml is unknown for a pull" "'spec_yaml'" \
+    '{"kind":"pull","repo":"org/x","spec_yaml":"model: {plugin: mlp}"}'
+bad_pull "set is unknown for a pull" "'set'" '{"kind":"pull","repo":"org/x","set":["a.b=1"]}'
+bad_pull "token is unknown" "'token'" '{"kind":"pull","repo":"org/x","token":"hf_x"}'
+bad_pull "unknown field" "'repository'" '{"kind":"pull","repository":"org/x"}'
+bad_pull "Repo (case matters)" "'Repo'" '{"kind":"pull","Repo":"org/x"}'
+bad_pull "duplicate repo" "'repo'" '{"kind":"pull","repo":"org/x","repo":"org/y"}'
+bad_pull "repo on a train job" "'repo'" '{"spec_yaml":"x","repo":"org/x"}'
+bad_pull "include on a train job" "'include'" '{"kind":"train","spec_yaml":"x","include":["*"]}'
+bad_pull "kind after the fields it governs" "'include'" \
+    '{"repo":"org/x","include":5,"kind":"pull"}'
+bad_pull "kind PULL" "kind" '{"kind":"PULL","repo":"org/x"}'
+bad_pull "kind is null" "'kind'" '{"kind":null,"repo":"org/x"}'
+bad_pull "name is a number" "'name'" '{"kind":"pull","repo":"org/x","name":7}'
+bad_pull "name with a newline" "'name'" '{"kind":"pull","repo":"org/x","name":"a\nb"}'
+bad_pull "timeout_s negative" "'timeout_s'" '{"kind":"pull","repo":"org/x","timeout_s":-1}'
+bad_pull "timeout_s is a string" "'timeout_s'" '{"kind":"pull","repo":"org/x","timeout_s":"1h"}'
+post '{"kind":"pull","repo":"org/x","include":["*.json"}'
+req "pull: truncated JSON" 400 invalid_json -- "${J[@]}" "$u/jobs"
+post '["kind","pull","repo","org/x"]'
+req "pull: not an object" 400 bad_request -- "${J[@]}" "$u/jobs"
+post "{\"kind\":\"pull\",\"repo\":\"org/x\",\"include\":$(printf '%.0s[' $(seq 1 32))\"*\"$(printf '%.0s]' $(seq 1 32))}"
+req "pull: include nested 33 deep" 400 invalid_json -- "${J[@]}" "$u/jobs"
+post "{\"kind\":\"pull\",\"repo\":\"org/x\",\"include\":[$(seq -s, -f '"p%g"' 1 100000)]}"
+req "pull: 100000 include entries" 400 bad_request -- "${J[@]}" "$u/jobs"
+post "{\"kind\":\"pull\",\"repo\":\"org/x\",\"include\":[\"$(head -c $((1024 * 1024)) /dev/zero | tr '\0' i)\"]}"
+req "pull: body over 1 MiB" 413 payload_too_large -- "${J[@]}" "$u/jobs"
+n_jobs=$(curl -sS --unix-socket "$sock" --max-time 10 "$u/jobs" | jq '.jobs | length')
+if [ "$n_jobs" = 0 ]; then
+    ok "no job was created by a rejected body"
+else
+    fail "no job was created by a rejected body" "$n_jobs jobs"
+fi
+
+# The boundaries are accepted: 201 and a pull job with the values as given.
+# accepted NAME JQ: POST $tmp/post must be 201 with a job for which the jq filter JQ holds.
+accepted() {
+    local got
+    rm -f "$tmp/body"
+    got=$(curl -sS --unix-socket "$sock" --max-time 30 -o "$tmp/body" -w '%{http_code}' \
+        "${J[@]}" "$u/jobs" 2>"$tmp/curl.err")
+    if [ "$got" != 201 ]; then
+        fail "$1" "status $got, want 201"
+    elif ! jq -e "$2" "$tmp/body" >/dev/null 2>&1; then
+        fail "$1" "the job does not satisfy $2"
+    else
+        ok "$1"
+    fi
+}
+post "{\"kind\":\"pull\",\"repo\":\"$r96\"}"
+accepted "pull: repo of 96 bytes, defaults" \
+    ".kind == \"pull\" and .output == null and .pull == {\"repo\":\"$r96\",\"repo_type\":\"model\",
+     \"revision\":\"main\",\"include\":[],\"exclude\":[]}"
+post '{"kind":"pull","repo":"a-b_c.d/E.F-g_1","repo_type":null,"revision":null,"include":null,
+       "exclude":null,"name":null,"timeout_s":null}'
+accepted "pull: nulls count as absent" \
+    '.pull == {"repo":"a-b_c.d/E.F-g_1","repo_type":"model","revision":"main","include":[],"exclude":[]}'
+rev=$(head -c 256 /dev/zero | tr '\0' r)
+pat=$(head -c 1024 /dev/zero | tr '\0' g)
+jq -n --arg rev "$rev" --arg pat "$pat" '{repo: "org/x", kind: "pull", repo_type: "dataset",
+    revision: $rev, include: ([range(255)] | map("i\(.)") + [$pat]),
+    exclude: ([range(256)] | map("e\(.)")), name: "edge", timeout_s: 10000000}' >"$tmp/post"
+accepted "pull: 256 include and 256 exclude entries, a 1024-byte pattern, a 256-byte revision" \
+    "(.pull.include | length) == 256 and (.pull.exclude | length) == 256 and
+     .pull.include[255] == \"$pat\" and .pull.revision == \"$rev\" and
+     .pull.repo_type == \"dataset\" and .name == \"edge\""
 
 # --- routes and methods -----------------------------------------------------------------------
 req "unknown route" 404 not_found -- "$u/nope"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end checks of tcctl: usage errors (exit 2), an unreachable daemon
+# End-to-end checks of tcctl: usage errors (exit 2, push included), an unreachable daemon
 # (exit 69), an unreadable spec (78), then against a real tcd: ping, train
 # (--wait, --json, -q --detach), wait, jobs, status, logs, cancel (wait -> 3),
 # a daemon-side --timeout (4), a client-side wait --timeout (4), an invalid
@@ -98,6 +98,30 @@ expect "jobs --limit 0" 2 "1..1000" -- "$tcctl" jobs --limit 0
 expect "jobs --state nonsense" 2 "unknown state" -- "$tcctl" jobs --state nonsense
 expect "wait --timeout garbage" 2 "duration" -- "$tcctl" wait j0123456789abcdef --timeout x
 expect "logs --since garbage" 2 "event number" -- "$tcctl" logs j0123456789abcdef --since -3
+expect "push without a source" 2 "a job id or a directory to push is needed" -- "$tcctl" push --repo org/x
+expect "push without --repo" 2 "--repo ORG/NAME is needed" -- "$tcctl" push "$tmp"
+expect "push with a repo id without a slash" 2 "'gpt2' is not a repo id ORG/NAME" -- \
+    "$tcctl" push "$tmp" --repo gpt2
+expect "push with a repo id with a space" 2 "'org/a b' is not a repo id" -- \
+    "$tcctl" push "$tmp" --repo "org/a b"
+expect "push with a repo id with .." 2 "'org/..' is not a repo id" -- "$tcctl" push "$tmp" --repo org/..
+expect "push of a directory that does not exist" 2 "'$tmp/nope': no such directory" -- \
+    "$tcctl" push "$tmp/nope" --repo org/x
+expect "push of a relative directory that does not exist" 2 "'nope/x': no such directory" -- \
+    "$tcctl" push nope/x --repo org/x
+expect "push of a file" 2 "is not a directory" -- "$tcctl" push "$spec" --repo org/x
+expect "push usage names the command" 2 "usage: tcctl push JOB_ID\|DIR --repo" -- \
+    "$tcctl" push "$tmp/nope" --repo org/x
+expect "push --repo without a value" 2 "--repo needs a value" -- "$tcctl" push "$tmp" --repo
+expect "push --branch -x" 2 "--branch wants a branch name" -- "$tcctl" push "$tmp" --repo org/x --branch -x
+expect "push --message ''" 2 "--message must be 1..4096 bytes" -- "$tcctl" push "$tmp" --repo org/x --message ''
+expect "push --timeout garbage" 2 "duration" -- "$tcctl" push "$tmp" --repo org/x --timeout soon
+expect "push unknown flag" 2 "unknown flag '--bogus'" -- "$tcctl" push "$tmp" --repo org/x --bogus
+expect "push of two sources" 2 "one job id or directory only" -- "$tcctl" push "$tmp" /etc --repo org/x
+expect "push --help exits 0" 0 "usage: tcctl push JOB_ID\|DIR --repo ORG/NAME" -- "$tcctl" push --help
+expect "help push names --dataset and --private" 0 "--dataset.*--private" -- "$tcctl" help push
+expect "a valid push of a relative directory reaches for the daemon (69)" 69 "nothing-here.sock" -- \
+    env -C "$tmp" "$tcctl" push . --repo org/x --dataset --private --branch dev --message m --force
 expect "plugins show without a name" 2 "usage: tcctl plugins" -- "$tcctl" plugins show
 expect "completion for an unknown shell" 2 "bash" -- "$tcctl" completion tcsh
 expect "--help exits 0" 0 "usage: tcctl" -- "$tcctl" --help
@@ -177,8 +201,8 @@ expect "wait ID exits 0" 0 "succeeded" -- "$tcctl" wait "$id"
 expect "--json wait ID on a finished job" 0 -- "$tcctl" --json wait "$id"
 pycheck "--json wait: the result line" "$tmp/out" "doc['type'] == 'result' and doc['state'] == 'succeeded'"
 
-expect "jobs" 0 "^ID +STATE +NAME +CREATED +PROGRESS +REASON" -- "$tcctl" jobs
-grep -q "$id .*succeeded" "$tmp/out" && ok "jobs lists the job" || fail "jobs lists the job"
+expect "jobs" 0 "^ID +KIND +STATE +NAME +CREATED +PROGRESS +REASON" -- "$tcctl" jobs
+grep -Eq "$id +train +succeeded" "$tmp/out" && ok "jobs lists the job" || fail "jobs lists the job"
 expect "jobs --json" 0 -- "$tcctl" jobs --json
 pycheck "jobs --json is {\"jobs\":[...]} with states" "$tmp/out" \
     "len(doc['jobs']) == 3 and all('state' in j and 'id' in j for j in doc['jobs'])"
@@ -303,6 +327,10 @@ comp() {
 comp tcctl plugins show "" | grep -qx mlp && ok "completion: plugin names" || fail "completion: plugin names"
 comp tcctl status "" | grep -qx "$long_id" && ok "completion: job ids" || fail "completion: job ids"
 comp tcctl train --d | grep -qx -- --detach && ok "completion: flags" || fail "completion: flags"
+[ "$(comp tcctl push --d | sort | tr '\n' ' ')" = "--dataset --detach " ] &&
+    ok "completion: push flags" || fail "completion: push flags"
+[ "$(comp tcctl pu | sort | tr '\n' ' ')" = "pull push " ] && ok "completion: push is a command" ||
+    fail "completion: push is a command"
 
 kill -0 "$tcd_pid" 2>/dev/null && ok "tcd is still up" || fail "tcd is still up"
 if [ "$failed" -ne 0 ]; then

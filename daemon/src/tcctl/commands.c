@@ -47,6 +47,23 @@ int tcctl_job_epochs(const cJSON *job)
     return end != e->valuestring && !*end && v >= 1 && v < 1000000 ? (int)v : 0;
 }
 
+/* A pull's or push's progress: "upload 12.3 MB/50.0 MB (24%), 3/7 files, model.safetensors". */
+static void fmt_transfer(char *buf, size_t cap, const cJSON *p, double done, double total,
+                         double pct)
+{
+    double fd = tcctl_json_num(p, "files_done"), ft = tcctl_json_num(p, "files_total");
+    const char *phase = tcctl_json_str(p, "phase"), *file = tcctl_json_str(p, "file");
+    char d[32], t[32], files[64] = "";
+
+    tcctl_fmt_bytes(d, sizeof d, done);
+    tcctl_fmt_bytes(t, sizeof t, total);
+    if (isfinite(fd) && isfinite(ft))
+        snprintf(files, sizeof files, ", %.0f/%.0f files", fd, ft);
+    snprintf(buf, cap, "%s%s%s/%s%s%.0f%s%s%s%s", phase ? phase : "", phase ? " " : "", d, t,
+             isfinite(pct) ? " (" : "", isfinite(pct) ? pct : 0, isfinite(pct) ? "%)" : "", files,
+             file ? ", " : "", file ? file : "");
+}
+
 void tcctl_fmt_progress(char *buf, size_t cap, const cJSON *job, int verbose)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(job, "progress");
@@ -66,6 +83,10 @@ void tcctl_fmt_progress(char *buf, size_t cap, const cJSON *job, int verbose)
     else if (isfinite(epoch))
         snprintf(ep, sizeof(ep), "epoch %.0f", epoch);
     pct = isfinite(total) && total > 0 ? 100.0 * done / total : NAN;
+    if (verbose && unit && !strcmp(unit, "bytes")) {
+        fmt_transfer(buf, cap, p, done, total, pct);
+        return;
+    }
     if (verbose)
         snprintf(buf, cap, "%s%s%.0f/%.0f %s%s%.0f%s", ep, *ep ? ", " : "", done,
                  isfinite(total) ? total : 0, unit && *unit ? unit : "steps",
@@ -135,21 +156,37 @@ int tcctl_cmd_ping(tcctl_ctx *c, int argc, char **argv)
 
 /* ---- jobs --------------------------------------------------------------------------------- */
 
+/* A pull's or push's repo, "org/name" (or "dataset org/name"); NULL for other jobs. */
+static const char *job_repo(const cJSON *job, char *buf, size_t cap)
+{
+    const char *kind = tcctl_json_str(job, "kind");
+    const cJSON *x = kind ? cJSON_GetObjectItemCaseSensitive(job, kind) : NULL;
+    const char *repo = tcctl_json_str(x, "repo"), *type = tcctl_json_str(x, "repo_type");
+
+    if (!cJSON_IsObject(x) || !repo)
+        return NULL;
+    snprintf(buf, cap, "%s%s%s", type && strcmp(type, "model") ? type : "",
+             type && strcmp(type, "model") ? " " : "", repo);
+    return buf;
+}
+
 static int jobs_table(const cJSON *jobs)
 {
-    static const char *const head[] = {"ID", "STATE", "NAME", "CREATED", "PROGRESS", "REASON"};
+    static const char *const head[] = {"ID",      "KIND",     "STATE", "NAME",
+                                       "CREATED", "PROGRESS", "REASON"};
     const cJSON *job;
     tcctl_table t;
     double now = tcctl_now();
     int tty = isatty(STDOUT_FILENO), rc = 0;
 
-    tcctl_table_init(&t, 6);
+    tcctl_table_init(&t, 7);
     if (tcctl_table_add(&t, head) < 0)
         rc = -1;
     cJSON_ArrayForEach(job, jobs)
     {
-        char created[32], progress[96], reason[128];
-        const char *row[6], *why = tcctl_json_str(job, "reason");
+        char created[32], progress[96], reason[128], repo[160];
+        const char *row[7], *why = tcctl_json_str(job, "reason");
+        const char *name = tcctl_json_str(job, "name");
 
         tcctl_fmt_ago(created, sizeof(created), tcctl_json_num(job, "created"), now);
         tcctl_fmt_progress(progress, sizeof(progress), job, 0);
@@ -157,11 +194,12 @@ static int jobs_table(const cJSON *jobs)
         if (tty && strlen(reason) > 60)
             memcpy(reason + 57, "...", 4);
         row[0] = tcctl_json_str(job, "id");
-        row[1] = tcctl_json_str(job, "state");
-        row[2] = tcctl_json_str(job, "name");
-        row[3] = created;
-        row[4] = progress;
-        row[5] = reason;
+        row[1] = tcctl_json_str(job, "kind");
+        row[2] = tcctl_json_str(job, "state");
+        row[3] = name ? name : job_repo(job, repo, sizeof(repo));
+        row[4] = created;
+        row[5] = progress;
+        row[6] = reason;
         if (tcctl_table_add(&t, row) < 0)
             rc = -1;
     }
@@ -276,6 +314,33 @@ static void print_metrics(const cJSON *metrics)
     }
 }
 
+/* The repo line of a pull or push job, and a push's source. */
+static void print_transfer(const cJSON *job)
+{
+    const char *kind = tcctl_json_str(job, "kind");
+    const cJSON *x = kind ? cJSON_GetObjectItemCaseSensitive(job, kind) : NULL;
+    const char *repo = tcctl_json_str(x, "repo"), *type = tcctl_json_str(x, "repo_type");
+    const char *src = tcctl_json_str(x, "source"), *dir = tcctl_json_str(x, "dir");
+
+    if (!cJSON_IsObject(x) || !repo)
+        return;
+    printf("%-10s%s %s", "repo", or_str(type, "model"), repo);
+    if (!strcmp(kind, "pull"))
+        printf("@%s", or_str(tcctl_json_str(x, "revision"), "main"));
+    if (!strcmp(kind, "push")) {
+        printf(", branch %s", or_str(tcctl_json_str(x, "branch"), "main"));
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "private")))
+            printf(", private");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "force")))
+            printf(", force");
+    }
+    putchar('\n');
+    if (src && dir && strcmp(src, dir))
+        printf("%-10s%s (%s)\n", "source", src, dir);
+    else if (src)
+        printf("%-10s%s\n", "source", src);
+}
+
 static void print_status(const cJSON *job)
 {
     const char *name = tcctl_json_str(job, "name"), *reason = tcctl_json_str(job, "reason");
@@ -299,6 +364,7 @@ static void print_status(const cJSON *job)
     if (isfinite(attempts) && attempts > 1)
         printf(", attempt %.0f", attempts);
     putchar('\n');
+    print_transfer(job);
     print_time_row("created", tcctl_json_num(job, "created"), now);
     print_time_row("started", started, now);
     print_time_row("finished", finished, now);

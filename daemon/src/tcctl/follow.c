@@ -1,6 +1,6 @@
 /*
- * follow.c - the commands that read a job's event stream: train (submit,
- * then follow unless --detach), wait and logs.
+ * follow.c - the commands that read a job's event stream: train, pull and
+ * push (submit, then follow unless --detach), wait and logs.
  *
  * A follower reads GET /v1/jobs/{id}/events?since=N[&follow=1] line by line,
  * skips events it has seen (seq <= last seq), renders them, and stops at the
@@ -10,9 +10,11 @@
  * with TCCTL_EXIT_UNAVAILABLE.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +33,8 @@ typedef struct follower {
     int raw;            /* print lines as received on stdout (logs --json) */
     int show_bar;       /* draw progress as a bar on stderr */
     int quiet_result;   /* leave the result event to report_outcome */
-    int pull;           /* a pull job: per-file download progress */
+    int pull;           /* a pull job: per-file download progress, the snapshot at the end */
+    int push;           /* a push job: per-file upload progress, the commit URL at the end */
     FILE *out;
     double min_ts; /* render only events at or after this time (wait) */
     int bar_shown; /* a bar is on screen (stderr) */
@@ -103,22 +106,8 @@ static void draw_bar(follower *f, const cJSON *ev)
     f->bar_drawn_at = now;
 }
 
-static void fmt_bytes(char *buf, size_t cap, double b)
-{
-    if (!isfinite(b))
-        snprintf(buf, cap, "?");
-    else if (b >= 1e9)
-        snprintf(buf, cap, "%.2f GB", b / 1e9);
-    else if (b >= 1e6)
-        snprintf(buf, cap, "%.1f MB", b / 1e6);
-    else if (b >= 1e3)
-        snprintf(buf, cap, "%.1f kB", b / 1e3);
-    else
-        snprintf(buf, cap, "%.0f B", b);
-}
-
-/* A download progress event: a bar on a TTY, else one line per finished file. */
-static void render_download(follower *f, const cJSON *ev, double ts)
+/* A download or upload progress event: a bar on a TTY, else one line per finished file. */
+static void render_transfer(follower *f, const cJSON *ev, double ts, const char *phase)
 {
     double done = tcctl_json_num(ev, "completed"), total = tcctl_json_num(ev, "total");
     double rate = tcctl_json_num(ev, "bytes_per_s"), now = tcctl_now();
@@ -127,9 +116,9 @@ static void render_download(follower *f, const cJSON *ev, double ts)
     char d[32], t[32], r[32], clock[16], bar[BAR_WIDTH + 1];
     int finished = isfinite(done) && isfinite(total) && done >= total, filled = 0, i;
 
-    fmt_bytes(d, sizeof d, done);
-    fmt_bytes(t, sizeof t, total);
-    fmt_bytes(r, sizeof r, isfinite(rate) ? rate : 0);
+    tcctl_fmt_bytes(d, sizeof d, done);
+    tcctl_fmt_bytes(t, sizeof t, total);
+    tcctl_fmt_bytes(r, sizeof r, isfinite(rate) ? rate : 0);
     if (f->show_bar) {
         if (f->bar_shown && now - f->bar_drawn_at < BAR_MIN_INTERVAL && !finished)
             return;
@@ -138,7 +127,7 @@ static void render_download(follower *f, const cJSON *ev, double ts)
         for (i = 0; i < BAR_WIDTH; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[BAR_WIDTH] = '\0';
-        fprintf(stderr, "\r\033[K%s [%s] %s/%s %s/s", file ? file : "download", bar, d, t, r);
+        fprintf(stderr, "\r\033[K%s [%s] %s/%s %s/s", file ? file : phase, bar, d, t, r);
         if (isfinite(fd) && isfinite(ft))
             fprintf(stderr, " (%.0f/%.0f files)", fd, ft);
         if (finished && file) {
@@ -174,6 +163,12 @@ static void render_result(follower *f, const cJSON *ev, const char *stamp)
         fprintf(f->out, ": %s", msg);
     if (output && *output)
         fprintf(f->out, " (output %s)", output);
+    if (tcctl_json_str(ev, "snapshot"))
+        fprintf(f->out, " (snapshot %s)", tcctl_json_str(ev, "snapshot"));
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ev, "changed")))
+        fprintf(f->out, " (nothing changed; no commit)");
+    else if (tcctl_json_str(ev, "url"))
+        fprintf(f->out, " (commit %s)", tcctl_json_str(ev, "url"));
     fputc('\n', f->out);
 }
 
@@ -189,8 +184,8 @@ static void render_event(follower *f, const cJSON *ev, const char *type)
         double loss = tcctl_json_num(ev, "loss");
         const char *unit = tcctl_json_str(ev, "unit"), *phase = tcctl_json_str(ev, "phase");
 
-        if (phase && !strcmp(phase, "download")) {
-            render_download(f, ev, ts);
+        if (phase && (!strcmp(phase, "download") || !strcmp(phase, "upload"))) {
+            render_transfer(f, ev, ts, phase);
             return;
         }
         if (f->show_bar) {
@@ -446,6 +441,52 @@ static void follower_dispose(follower *f)
     f->result_line = NULL;
 }
 
+/* A string or bool of a push result: the event's own member, else the one in its metrics. */
+static const cJSON *push_result_item(const follower *f, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(f->result, key);
+
+    if (!v)
+        v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->result, "metrics"),
+                                             key);
+    return v;
+}
+
+/*
+ * A succeeded push: a summary on stderr, then the commit URL on stdout, or "nothing changed;
+ * no commit" when the Hub already had everything (-q: the URL either way).
+ */
+static int report_push(follower *f)
+{
+    const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(f->result, "metrics");
+    const cJSON *url = push_result_item(f, "url"), *commit = push_result_item(f, "commit");
+    const char *where = cJSON_IsString(url)      ? url->valuestring
+                        : cJSON_IsString(commit) ? commit->valuestring
+                                                 : "";
+    int unchanged = cJSON_IsFalse(push_result_item(f, "changed"));
+
+    if (!f->c->quiet) {
+        char b[32];
+        double up = tcctl_json_num(metrics, "lfs_uploaded"),
+               skip = tcctl_json_num(metrics, "lfs_skipped");
+        double bytes = tcctl_json_num(metrics, "bytes_uploaded"),
+               secs = tcctl_json_num(metrics, "seconds");
+        double files = tcctl_json_num(metrics, "files");
+
+        tcctl_fmt_bytes(b, sizeof b, isfinite(bytes) ? bytes : 0);
+        fprintf(stderr,
+                "%s succeeded: %.0f files; LFS objects: %.0f uploaded (%s), %.0f already on the "
+                "Hub; %.1f s\n",
+                f->id, isfinite(files) ? files : 0, isfinite(up) ? up : 0, b,
+                isfinite(skip) ? skip : 0, isfinite(secs) ? secs : 0);
+    }
+    if (unchanged && !f->c->quiet)
+        printf("nothing changed; no commit\n");
+    else
+        printf("%s\n", where);
+    return TCCTL_EXIT_OK;
+}
+
 /* Print the outcome of a followed job and return its exit status. */
 static int report_outcome(follower *f)
 {
@@ -470,7 +511,7 @@ static int report_outcome(follower *f)
             char b[32];
             double bt = tcctl_json_num(metrics, "bytes_transferred");
             double secs = tcctl_json_num(metrics, "seconds");
-            fmt_bytes(b, sizeof b, isfinite(bt) ? bt : 0);
+            tcctl_fmt_bytes(b, sizeof b, isfinite(bt) ? bt : 0);
             fprintf(stderr, "%s succeeded: %.0f files, %s transferred in %.1f s\n", f->id,
                     isfinite(tcctl_json_num(metrics, "files")) ? tcctl_json_num(metrics, "files")
                                                                : 0,
@@ -479,6 +520,8 @@ static int report_outcome(follower *f)
         printf("%s\n", snap ? snap : "");
         return rc;
     }
+    if (f->push && rc == TCCTL_EXIT_OK)
+        return report_push(f);
     if (f->c->quiet)
         return rc;
     if (rc == TCCTL_EXIT_OK) {
@@ -748,17 +791,18 @@ typedef struct pull_args {
     double timeout_s;
 } pull_args;
 
-static int pull_repo_ok(const char *s)
+/* ORG/NAME of [A-Za-z0-9._-], at most 96 bytes, without '--' or '..' (docs/api.md). */
+static int repo_id_ok(const char *s)
 {
-    const char *slash = strchr(s, '/');
+    const char *slash = strchr(s, '/'), *p;
 
     if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/') || strlen(s) > 96)
         return 0;
-    for (; *s; s++)
-        if (s != slash &&
-            !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *s))
+    for (p = s; *p; p++)
+        if (p != slash &&
+            !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
             return 0;
-    return 1;
+    return !strstr(s, "--") && !strstr(s, "..");
 }
 
 static int pull_pattern(const char **list, int *n, const char *v)
@@ -836,7 +880,7 @@ static int parse_pull(tcctl_ctx *c, int argc, char **argv, pull_args *a)
     }
     if (strcmp(a->type, "model") && strcmp(a->type, "dataset"))
         return tcctl_usage_error("pull", "the repo type is model or dataset, not '%s'", a->type);
-    if (!pull_repo_ok(a->repo))
+    if (!repo_id_ok(a->repo))
         return tcctl_usage_error("pull", "'%s' is not a repo id ORG/NAME", a->repo);
     return 0;
 }
@@ -904,6 +948,172 @@ out:
     follower_dispose(&f);
     tcctl_response_dispose(&r);
     free(body);
+    return rc;
+}
+
+/* ---- push -------------------------------------------------------------------------------- */
+
+typedef struct push_args {
+    const char *source, *repo, *branch, *message, *name, *timeout;
+    char *dir; /* source made absolute (malloc'd), NULL for a job id */
+    int dataset, private_repo, force, detach;
+    double timeout_s;
+} push_args;
+
+/*
+ * JOB_ID_OR_DIR: a job id stays as it is (write ./jXXXX for a directory of that name); a
+ * directory is made absolute and must exist. 0, or the usage error's exit status.
+ */
+static int push_source(push_args *a)
+{
+    struct stat st;
+
+    if (tcctl_job_id_valid(a->source))
+        return 0;
+    if (!*a->source)
+        return tcctl_usage_error("push", "the source is empty");
+    if (!(a->dir = realpath(a->source, NULL)))
+        return tcctl_usage_error("push", "'%s': %s", a->source,
+                                 errno == ENOENT ? "no such directory (and not a job id)"
+                                                 : strerror(errno));
+    if (stat(a->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return tcctl_usage_error("push", "'%s' is not a directory", a->source);
+    if (strlen(a->dir) > 4096)
+        return tcctl_usage_error("push", "'%s' is longer than 4096 bytes", a->dir);
+    return 0;
+}
+
+static int parse_push_flag(push_args *a, const char *arg)
+{
+    if (!strcmp(arg, "--detach") || !strcmp(arg, "-d"))
+        a->detach = 1;
+    else if (!strcmp(arg, "--dataset"))
+        a->dataset = 1;
+    else if (!strcmp(arg, "--private"))
+        a->private_repo = 1;
+    else if (!strcmp(arg, "--force"))
+        a->force = 1;
+    else
+        return 0;
+    return 1;
+}
+
+static int parse_push(tcctl_ctx *c, int argc, char **argv, push_args *a)
+{
+    static const char *const valued[] = {"--repo", "--branch", "--message", "--name"};
+    const char **dst[] = {&a->repo, &a->branch, &a->message, &a->name};
+    int i, r;
+    size_t k;
+
+    memset(a, 0, sizeof(*a));
+    for (i = 1; i < argc; i++) {
+        if (tcctl_is_help(argv[i]))
+            return tcctl_help("push"), -1;
+        if (tcctl_opt_global(c, argv[i]) || parse_push_flag(a, argv[i]))
+            continue;
+        for (k = 0, r = 0; k < sizeof(valued) / sizeof(valued[0]) && !r; k++)
+            r = tcctl_opt_value("push", argc, argv, &i, valued[k], dst[k]);
+        if (r < 0)
+            return TCCTL_EXIT_USAGE;
+        if (r)
+            continue;
+        if ((r = tcctl_opt_value("push", argc, argv, &i, "--timeout", &a->timeout)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
+            a->timeout_s = tcctl_parse_duration(a->timeout);
+            if (a->timeout_s <= 0)
+                return tcctl_usage_error(
+                    "push", "--timeout wants a duration like 90, 30s, 15m, 2h; got '%s'",
+                    a->timeout);
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return tcctl_usage_error("push", "unknown flag '%s'", argv[i]);
+        if (a->source)
+            return tcctl_usage_error("push", "one job id or directory only (got '%s' and '%s')",
+                                     a->source, argv[i]);
+        a->source = argv[i];
+    }
+    if (!a->source)
+        return tcctl_usage_error("push", "a job id or a directory to push is needed");
+    if (!a->repo)
+        return tcctl_usage_error("push", "--repo ORG/NAME is needed");
+    if (!repo_id_ok(a->repo))
+        return tcctl_usage_error("push", "'%s' is not a repo id ORG/NAME", a->repo);
+    if (a->branch && (!*a->branch || a->branch[0] == '-' || strlen(a->branch) > 256))
+        return tcctl_usage_error("push", "--branch wants a branch name, got '%s'", a->branch);
+    if (a->message && (!*a->message || strlen(a->message) > 4096))
+        return tcctl_usage_error("push", "--message must be 1..4096 bytes");
+    return push_source(a);
+}
+
+static char *push_body(const push_args *a)
+{
+    cJSON *body = cJSON_CreateObject();
+    char *text = NULL;
+
+    if (!body)
+        return NULL;
+    cJSON_AddStringToObject(body, "kind", "push");
+    cJSON_AddStringToObject(body, "source", a->dir ? a->dir : a->source);
+    cJSON_AddStringToObject(body, "repo", a->repo);
+    cJSON_AddStringToObject(body, "repo_type", a->dataset ? "dataset" : "model");
+    if (a->branch)
+        cJSON_AddStringToObject(body, "branch", a->branch);
+    if (a->message)
+        cJSON_AddStringToObject(body, "message", a->message);
+    cJSON_AddBoolToObject(body, "private", a->private_repo);
+    cJSON_AddBoolToObject(body, "force", a->force);
+    if (a->name)
+        cJSON_AddStringToObject(body, "name", a->name);
+    if (a->timeout)
+        cJSON_AddNumberToObject(body, "timeout_s", a->timeout_s);
+    text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    return text;
+}
+
+int tcctl_cmd_push(tcctl_ctx *c, int argc, char **argv)
+{
+    push_args a;
+    char *body = NULL, id[32];
+    tcctl_response r;
+    follower f;
+    int rc = parse_push(c, argc, argv, &a);
+
+    memset(&r, 0, sizeof(r));
+    follower_init(&f, c, id);
+    if (rc) {
+        rc = rc < 0 ? TCCTL_EXIT_OK : rc;
+        goto out;
+    }
+    if (!(body = push_body(&a))) {
+        fputs("tcctl: out of memory\n", stderr);
+        rc = TCCTL_EXIT_FAILED;
+        goto out;
+    }
+    if ((rc = submit_job(c, body, &r, id, sizeof(id), a.detach)) != 0 || a.detach)
+        goto out;
+    if (!c->json && !c->quiet)
+        fprintf(stderr,
+                "submitted %s: push %s to %s %s@%s; following it (Ctrl-C stops following, not "
+                "the job)\n",
+                id, a.dir ? a.dir : a.source, a.dataset ? "dataset" : "model", a.repo,
+                a.branch ? a.branch : "main");
+    fflush(stdout);
+    f.follow = 1;
+    f.push = 1;
+    f.human = !c->json && !c->quiet;
+    f.show_bar = f.human && isatty(STDERR_FILENO);
+    f.quiet_result = 1;
+    rc = follow_events(&f, 0, NULL);
+    if (rc == TCCTL_EXIT_OK)
+        rc = report_outcome(&f);
+out:
+    follower_dispose(&f);
+    tcctl_response_dispose(&r);
+    free(body);
+    free(a.dir);
     return rc;
 }
 

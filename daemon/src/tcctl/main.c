@@ -43,15 +43,32 @@ static const command commands[] = {
      "  file's progress and bytes/s, and prints the snapshot path at the end (-q: only the\n"
      "  path; --json: the result event); --detach prints the job id and exits 0. A cancelled\n"
      "  or interrupted pull keeps its partial files and resumes on the next pull.\n"},
+    {"push", tcctl_cmd_push,
+     "push JOB_ID|DIR --repo ORG/NAME [--dataset] [--private] [--branch B] [--message M] "
+     "[--force] [--name NAME] [--timeout D] [--detach]",
+     "  Push a succeeded train job's output (by job id) or a directory to a Hub repo with git\n"
+     "  and Git LFS, as a tcd job (tcd's HF_ENDPOINT and HF_TOKEN apply). The repo is created\n"
+     "  when missing (--private: as a private repo; --dataset: a dataset repo, else a model).\n"
+     "  --branch B pushes to B (default main), --message M sets the commit message, --force\n"
+     "  overwrites a branch that has moved on (else a non-fast-forward push fails). A relative\n"
+     "  DIR is made absolute (write ./jXXXX for a directory named like a job id); tcd pushes\n"
+     "  only a directory the caller owns. tcctl follows the job, showing each file's upload\n"
+     "  progress and bytes/s, and prints the commit URL, or \"nothing changed; no commit\"\n"
+     "  when the Hub already has the same files (-q: only the URL; --json: the result\n"
+     "  event); --detach prints the job id and exits 0. LFS objects the Hub already has are\n"
+     "  not uploaded again, so an interrupted push resumes where it stopped.\n"},
     {"prune", tcctl_cmd_prune, "prune --partials [--dry-run]",
      "  Remove partial downloads (blobs/*.incomplete) and unused lock files from the local\n"
      "  Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub); a\n"
      "  partial whose download is running is kept. Prints what it removed and bytes freed.\n"},
     {"jobs", tcctl_cmd_jobs, "jobs [--state STATE] [--limit N]",
-     "  List jobs, newest first. STATE: queued, running, succeeded, failed, cancelled,\n"
-     "  timed_out, interrupted. N: 1..1000 (default 100). -q prints only the ids.\n"},
+     "  List jobs, newest first, with their kind (train, pull, push); NAME is the job's name,\n"
+     "  or for a pull or push job without one, its repo. STATE: queued, running, succeeded,\n"
+     "  failed, cancelled, timed_out, interrupted. N: 1..1000 (default 100). -q prints only\n"
+     "  the ids.\n"},
     {"status", tcctl_cmd_status, "status ID",
-     "  Show one job: state, reason, times, progress, metrics, output directory.\n"
+     "  Show one job: state, reason, times, progress, metrics, output directory; the repo\n"
+     "  of a pull or push job, and a push job's source, commit and URL.\n"
      "  --json prints the job object as the API returns it.\n"},
     {"logs", tcctl_cmd_logs, "logs ID [-f|--follow] [--since N]",
      "  Print a job's events (log lines, metrics, state changes, the result). -f follows\n"

@@ -120,6 +120,20 @@ void tcctl_fmt_clock(char *buf, size_t cap, double t)
         snprintf(buf, cap, "-");
 }
 
+void tcctl_fmt_bytes(char *buf, size_t cap, double b)
+{
+    if (!isfinite(b))
+        snprintf(buf, cap, "?");
+    else if (b >= 1e9)
+        snprintf(buf, cap, "%.2f GB", b / 1e9);
+    else if (b >= 1e6)
+        snprintf(buf, cap, "%.1f MB", b / 1e6);
+    else if (b >= 1e3)
+        snprintf(buf, cap, "%.1f kB", b / 1e3);
+    else
+        snprintf(buf, cap, "%.0f B", b);
+}
+
 void tcctl_fmt_number(char *buf, size_t cap, double v)
 {
     if (!isfinite(v))

@@ -4,7 +4,7 @@
  * daemon's unix socket with libcurl (URLs http://tcd/v1/...).
  *
  * Files: main.c (global flags, dispatch, usage), http.c (socket discovery,
- * requests, NDJSON streams, error mapping), follow.c (train, pull, wait, logs:
+ * requests, NDJSON streams, error mapping), follow.c (train, pull, push, wait, logs:
  * following a job's events with reconnects), commands.c (ping, jobs, status,
  * cancel, rm, plugins), prune.c (prune --partials, local), render.c (times, durations, tables,
  * event lines), completion.c (the bash completion script, embedded).
@@ -140,6 +140,8 @@ void tcctl_fmt_duration(char *buf, size_t cap, double secs);
 void tcctl_fmt_time(char *buf, size_t cap, double t);
 /* Local "HH:MM:SS". */
 void tcctl_fmt_clock(char *buf, size_t cap, double t);
+/* Bytes for humans: "512 B", "1.5 kB", "12.3 MB", "1.25 GB"; "?" for NaN. */
+void tcctl_fmt_bytes(char *buf, size_t cap, double b);
 /* A number as %g-ish text without trailing noise ("0.8612", "3", "844"). */
 void tcctl_fmt_number(char *buf, size_t cap, double v);
 
@@ -173,6 +175,7 @@ int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_wait(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_logs(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv);
+int tcctl_cmd_push(tcctl_ctx *c, int argc, char **argv);
 
 /* ---- prune.c ------------------------------------------------------------------------------ */
 

@@ -397,7 +397,10 @@ static enum MHD_Result jobs_create(api_ctx *x)
     }
     if (c.pull)
         rc =
-            tcd_jobs_create_pull(x->d, uid, c.pull_obj, c.name, c.timeout_s, &job, err, sizeof err);
+            tcd_jobs_create_pull(x->d, uid, c.xfer_obj, c.name, c.timeout_s, &job, err, sizeof err);
+    else if (c.push)
+        rc =
+            tcd_jobs_create_push(x->d, uid, c.xfer_obj, c.name, c.timeout_s, &job, err, sizeof err);
     else
         rc = tcd_jobs_create(x->d, uid, c.spec_yaml, c.sets, c.n_sets, c.name, c.timeout_s, &job,
                              err, sizeof err);

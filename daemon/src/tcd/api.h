@@ -19,7 +19,7 @@
 #define TCD_API_MAX_NAME_LEN 128  /* job name */
 #define TCD_API_MAX_TIMEOUT_S 1e7 /* timeout_s */
 #define TCD_API_MAX_PLUGIN_NAME 64
-#define TCD_API_MAX_FIELDS 64 /* JSON values beyond the `set` entries */
+#define TCD_API_MAX_FIELDS 64 /* JSON values beyond the `set` or include/exclude entries */
 
 /* An HTTP-level error: status, code of docs/api.md (static string) and one line. */
 typedef struct tcd_api__error {
@@ -37,11 +37,16 @@ void tcd_api__error_set(tcd_api__error *e, unsigned http, const char *code, cons
 #define TCD_API_MAX_REVISION 256 /* pull: branch, tag or commit */
 #define TCD_API_MAX_PATTERNS 256 /* pull: include + exclude patterns, each list */
 #define TCD_API_MAX_PATTERN_LEN 1024
+#define TCD_API_MAX_MESSAGE 4096 /* push: commit message */
+#define TCD_API_MAX_SOURCE 4096  /* push: source directory path */
 
 typedef struct tcd_api__create {
     cJSON *root;
-    int pull;        /* kind "pull" */
-    cJSON *pull_obj; /* pull: {repo, repo_type, revision, include, exclude}, owned */
+    int pull; /* kind "pull" */
+    int push; /* kind "push" */
+    /* owned; pull: {repo, repo_type, revision, include, exclude}; push: {source, repo,
+     * repo_type, branch, private, force, message} (message absent when not given) */
+    cJSON *xfer_obj;
     const char *spec_yaml;
     const char **sets; /* n_sets entries, malloc'd array */
     size_t n_sets;

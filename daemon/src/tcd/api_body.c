@@ -146,12 +146,16 @@ static int check_kind(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
         c->pull = 1;
         return 0;
     }
-    tcd_api__error_set(e, 400, "bad_request", "kind '%.64s' is not supported ('train' or 'pull')",
-                       v->valuestring);
+    if (strcmp(v->valuestring, "push") == 0) {
+        c->push = 1;
+        return 0;
+    }
+    tcd_api__error_set(e, 400, "bad_request",
+                       "kind '%.64s' is not supported ('train', 'pull' or 'push')", v->valuestring);
     return -1;
 }
 
-/* ---- pull fields ---- */
+/* ---- pull and push fields ---- */
 
 static int repo_id_ok(const char *s)
 {
@@ -187,7 +191,7 @@ static int check_repo(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
                            TCD_API_MAX_REPO_ID, v->valuestring);
         return -1;
     }
-    cJSON_AddStringToObject(c->pull_obj, "repo", v->valuestring);
+    cJSON_AddStringToObject(c->xfer_obj, "repo", v->valuestring);
     return 0;
 }
 
@@ -203,8 +207,8 @@ static int check_repo_type(tcd_api__create *c, const cJSON *v, tcd_api__error *e
                            v->valuestring);
         return -1;
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(c->pull_obj, "repo_type");
-    cJSON_AddStringToObject(c->pull_obj, "repo_type", v->valuestring);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->xfer_obj, "repo_type");
+    cJSON_AddStringToObject(c->xfer_obj, "repo_type", v->valuestring);
     return 0;
 }
 
@@ -225,8 +229,8 @@ static int check_revision(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
                            TCD_API_MAX_REVISION);
         return -1;
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(c->pull_obj, "revision");
-    cJSON_AddStringToObject(c->pull_obj, "revision", v->valuestring);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->xfer_obj, "revision");
+    cJSON_AddStringToObject(c->xfer_obj, "revision", v->valuestring);
     return 0;
 }
 
@@ -263,10 +267,102 @@ static int check_patterns(tcd_api__create *c, const cJSON *v, const char *field,
         tcd_api__error_set(e, 500, "internal", "out of memory");
         return -1;
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(c->pull_obj, field);
-    cJSON_AddItemToObject(c->pull_obj, field, arr);
+    cJSON_DeleteItemFromObjectCaseSensitive(c->xfer_obj, field);
+    cJSON_AddItemToObject(c->xfer_obj, field, arr);
     return 0;
 }
+
+/* ---- push fields ---- */
+
+static int check_source(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    const char *s;
+    size_t n;
+
+    if (!cJSON_IsString(v))
+        return bad_type(e, "source", "a string");
+    s = v->valuestring;
+    n = strlen(s);
+    if (n == 0 || n > TCD_API_MAX_SOURCE || !no_controls(s) ||
+        (s[0] != '/' && !tcd_job_id_valid(s))) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'source' must be a job id (j and 16 hex digits) or an absolute "
+                           "directory path of at most %d bytes without control characters, got "
+                           "'%.100s'",
+                           TCD_API_MAX_SOURCE, s);
+        return -1;
+    }
+    cJSON_AddStringToObject(c->xfer_obj, "source", s);
+    return 0;
+}
+
+/* A branch name git accepts (check-ref-format --branch), in the revision field's bounds. */
+static int branch_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > TCD_API_MAX_REVISION || !no_controls(s) || s[0] == '-' || s[0] == '/' ||
+        s[n - 1] == '/' || s[n - 1] == '.' || strcmp(s, "@") == 0)
+        return 0;
+    if (strpbrk(s, " ~^:?*[\\") != NULL || strstr(s, "..") != NULL || strstr(s, "@{") != NULL ||
+        strstr(s, "//") != NULL || strstr(s, "/.") != NULL || s[0] == '.')
+        return 0;
+    for (const char *p = s; (p = strstr(p, ".lock")) != NULL; p++) {
+        if (p[5] == '\0' || p[5] == '/')
+            return 0;
+    }
+    return 1;
+}
+
+static int check_branch(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, "branch", "a string");
+    if (!branch_ok(v->valuestring)) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'branch' must be a git branch name of 1..%d bytes (no control "
+                           "characters, spaces, '..', '~^:?*[\\', not starting with '-'), got "
+                           "'%.100s'",
+                           TCD_API_MAX_REVISION, v->valuestring);
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->xfer_obj, "branch");
+    cJSON_AddStringToObject(c->xfer_obj, "branch", v->valuestring);
+    return 0;
+}
+
+static int check_message(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    size_t n;
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, "message", "a string");
+    n = strlen(v->valuestring);
+    if (n == 0 || n > TCD_API_MAX_MESSAGE) {
+        tcd_api__error_set(e, 400, "bad_request", "field 'message' must be 1..%d bytes",
+                           TCD_API_MAX_MESSAGE);
+        return -1;
+    }
+    cJSON_AddStringToObject(c->xfer_obj, "message", v->valuestring);
+    return 0;
+}
+
+static int check_flag(tcd_api__create *c, const cJSON *v, const char *field, tcd_api__error *e)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return bad_type(e, field, "true or false");
+    cJSON_DeleteItemFromObjectCaseSensitive(c->xfer_obj, field);
+    cJSON_AddBoolToObject(c->xfer_obj, field, cJSON_IsTrue(v));
+    return 0;
+}
+
+/* ---- train fields ---- */
 
 static int check_spec(tcd_api__create *c, const cJSON *v, const tcd_limits *lim, tcd_api__error *e)
 {
@@ -385,14 +481,22 @@ static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim
 
     if (strcmp(k, "kind") == 0)
         return 0; /* checked first */
-    if (!c->pull && strcmp(k, "spec_yaml") == 0)
+    if (!c->pull && !c->push && strcmp(k, "spec_yaml") == 0)
         return check_spec(c, f, lim, e);
-    if (!c->pull && strcmp(k, "set") == 0)
+    if (!c->pull && !c->push && strcmp(k, "set") == 0)
         return check_sets(c, f, lim, e);
-    if (c->pull && strcmp(k, "repo") == 0)
+    if ((c->pull || c->push) && strcmp(k, "repo") == 0)
         return check_repo(c, f, e);
-    if (c->pull && strcmp(k, "repo_type") == 0)
+    if ((c->pull || c->push) && strcmp(k, "repo_type") == 0)
         return check_repo_type(c, f, e);
+    if (c->push && strcmp(k, "source") == 0)
+        return check_source(c, f, e);
+    if (c->push && strcmp(k, "branch") == 0)
+        return check_branch(c, f, e);
+    if (c->push && strcmp(k, "message") == 0)
+        return check_message(c, f, e);
+    if (c->push && (strcmp(k, "private") == 0 || strcmp(k, "force") == 0))
+        return check_flag(c, f, k, e);
     if (c->pull && strcmp(k, "revision") == 0)
         return check_revision(c, f, e);
     if (c->pull && (strcmp(k, "include") == 0 || strcmp(k, "exclude") == 0))
@@ -412,10 +516,12 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
     f = cJSON_GetObjectItemCaseSensitive(c->root, "kind");
     if (f && check_kind(c, f, e) != 0)
         return -1;
-    if (c->pull) {
-        if (!(c->pull_obj = cJSON_CreateObject()) ||
-            !cJSON_AddStringToObject(c->pull_obj, "repo_type", "model") ||
-            !cJSON_AddStringToObject(c->pull_obj, "revision", "main")) {
+    if (c->pull || c->push) {
+        if (!(c->xfer_obj = cJSON_CreateObject()) ||
+            !cJSON_AddStringToObject(c->xfer_obj, "repo_type", "model") ||
+            !cJSON_AddStringToObject(c->xfer_obj, c->pull ? "revision" : "branch", "main") ||
+            (c->push && (!cJSON_AddFalseToObject(c->xfer_obj, "private") ||
+                         !cJSON_AddFalseToObject(c->xfer_obj, "force")))) {
             tcd_api__error_set(e, 500, "internal", "out of memory");
             return -1;
         }
@@ -431,15 +537,27 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
         if (check_field(c, f, lim, e) != 0)
             return -1;
     }
-    if (c->pull) {
-        if (!cJSON_GetObjectItemCaseSensitive(c->pull_obj, "repo")) {
+    if (c->push) {
+        if (!cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "source")) {
+            tcd_api__error_set(e, 400, "bad_request",
+                               "missing field 'source' (a train job id or an absolute directory)");
+            return -1;
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "repo")) {
             tcd_api__error_set(e, 400, "bad_request", "missing field 'repo'");
             return -1;
         }
-        if (!cJSON_GetObjectItemCaseSensitive(c->pull_obj, "include"))
-            cJSON_AddArrayToObject(c->pull_obj, "include");
-        if (!cJSON_GetObjectItemCaseSensitive(c->pull_obj, "exclude"))
-            cJSON_AddArrayToObject(c->pull_obj, "exclude");
+        return 0;
+    }
+    if (c->pull) {
+        if (!cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "repo")) {
+            tcd_api__error_set(e, 400, "bad_request", "missing field 'repo'");
+            return -1;
+        }
+        if (!cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "include"))
+            cJSON_AddArrayToObject(c->xfer_obj, "include");
+        if (!cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "exclude"))
+            cJSON_AddArrayToObject(c->xfer_obj, "exclude");
         return 0;
     }
     if (c->spec_yaml == NULL) {
@@ -454,14 +572,16 @@ int tcd_api__create_parse(tcd_api__create *out, const char *body, size_t len, co
 {
     tcd_api__create c = {0};
     size_t err_at = 0;
+    /* the list entries a valid body may hold: `set` (train) or include + exclude (pull) */
+    size_t max_list =
+        lim->max_sets > 2 * TCD_API_MAX_PATTERNS ? lim->max_sets : 2 * TCD_API_MAX_PATTERNS;
     int rc = -1;
 
     if (len == 0) {
         tcd_api__error_set(e, 400, "invalid_json", "request body is empty");
         goto out;
     }
-    if (tcd_api__json_scan(body, len, lim->max_json_depth, lim->max_sets + TCD_API_MAX_FIELDS, e) !=
-        0)
+    if (tcd_api__json_scan(body, len, lim->max_json_depth, max_list + TCD_API_MAX_FIELDS, e) != 0)
         goto out;
     c.root = parse_json(body, len, &err_at);
     if (c.root == NULL) {
@@ -487,7 +607,7 @@ void tcd_api__create_dispose(tcd_api__create *c)
     if (c == NULL)
         return;
     free(c->sets);
-    cJSON_Delete(c->pull_obj);
+    cJSON_Delete(c->xfer_obj);
     cJSON_Delete(c->root);
     *c = (tcd_api__create){0};
 }

@@ -26,6 +26,10 @@
 /* Longest job name and --set entry. */
 #define TCD_MAX_NAME 256
 #define TCD_MAX_SET_LEN 4096
+/* Most entries under a push source directory that tcd walks to check their owner. */
+#define TCD_MAX_PUSH_ENTRIES 100000
+/* Deepest directory nesting under a push source that tcd walks. */
+#define TCD_MAX_PUSH_DEPTH 64
 /* A spec check or plugin probe is killed after this long. */
 #define TCD_PROBE_TIMEOUT_S 30.0
 /* Most bytes read from a probe's stdout. */
@@ -66,7 +70,8 @@ char *tcd_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2
  * NULL-terminated, malloc'd; free with tcd_strv_free.
  */
 char **tcd_worker_env(const tcd_config *cfg);
-/* The same, keeping HF_TOKEN / HUGGING_FACE_HUB_TOKEN when keep_token (pull jobs only). */
+/* The same, keeping HF_TOKEN / HUGGING_FACE_HUB_TOKEN when keep_token (transfer jobs only: pull
+ * and push). */
 char **tcd_worker_env_ex(const tcd_config *cfg, int keep_token);
 void tcd_strv_free(char **v);
 

@@ -11,6 +11,7 @@
  * job.json is the job object of docs/api.md plus one internal key, "tcd":
  * {"set":[...],"pid":N} (the --set entries, the worker's pid).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -49,6 +50,26 @@ static int state_from_name(const char *s)
 int tcd_job__final(tcd_job_state s)
 {
     return s != TCD_JOB_QUEUED && s != TCD_JOB_RUNNING;
+}
+
+static const char *const kind_names[TCD_JOB_KIND_MAX] = {"train", "pull", "push"};
+
+const char *tcd_job__kind_name(tcd_job_kind k)
+{
+    return (unsigned)k < TCD_JOB_KIND_MAX ? kind_names[k] : "unknown";
+}
+
+int tcd_job__is_transfer(const tcd_job *j)
+{
+    return j->kind == TCD_JOB_PULL || j->kind == TCD_JOB_PUSH;
+}
+
+const char *tcd_job__push_dir(const tcd_job *j)
+{
+    const cJSON *v =
+        j->kind == TCD_JOB_PUSH ? cJSON_GetObjectItemCaseSensitive(j->xfer, "dir") : NULL;
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -176,7 +197,7 @@ void tcd_job__free(tcd_job *j)
     free(j->name);
     free(j->reason);
     cJSON_Delete(j->spec);
-    cJSON_Delete(j->pull);
+    cJSON_Delete(j->xfer);
     tcd_strv_free(j->sets);
     cJSON_Delete(j->progress);
     cJSON_Delete(j->result);
@@ -260,7 +281,7 @@ static cJSON *job_json(const tcd_job *j, int disk)
     if (!o)
         return NULL;
     cJSON_AddStringToObject(o, "id", j->id);
-    cJSON_AddStringToObject(o, "kind", j->is_pull ? "pull" : "train");
+    cJSON_AddStringToObject(o, "kind", tcd_job__kind_name(j->kind));
     cJSON_AddStringToObject(o, "state", tcd_job__state_name(j->state));
     add_str(o, "reason", j->reason);
     cJSON_AddNumberToObject(o, "owner_uid", (double)j->owner);
@@ -276,8 +297,8 @@ static cJSON *job_json(const tcd_job *j, int disk)
     x = cJSON_AddObjectToObject(o, "exit");
     add_int_or_null(x, "code", j->exit_code);
     add_int_or_null(x, "signal", j->exit_signal);
-    if (j->is_pull) {
-        add_dup(o, "pull", j->pull);
+    if (tcd_job__is_transfer(j)) {
+        add_dup(o, tcd_job__kind_name(j->kind), j->xfer);
         cJSON_AddNullToObject(o, "output");
     } else {
         if (j->spec)
@@ -460,6 +481,22 @@ static const char *error_code_for(const tcd_job *j)
     return tcd_job__state_name(j->state);
 }
 
+/* Copy key of the worker's result event r into j->result when its cJSON type is in types. */
+static void result_take(tcd_job *j, const cJSON *r, const char *key, int types)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
+    cJSON *c;
+
+    if (!v || !(v->type & types & 0xff))
+        return;
+    if (!j->result && !(j->result = cJSON_CreateObject()))
+        return;
+    if (!(c = cJSON_Duplicate(v, 0)))
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(j->result, key);
+    cJSON_AddItemToObject(j->result, key, c);
+}
+
 void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason)
 {
     cJSON *r = j->worker_result, *m;
@@ -481,7 +518,7 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
         cJSON_AddStringToObject(e, "code", error_code_for(j));
         cJSON_AddStringToObject(e, "message", reason ? reason : tcd_job__state_name(s));
     }
-    if (!j->is_pull && !cJSON_GetObjectItemCaseSensitive(r, "output")) {
+    if (j->kind == TCD_JOB_TRAIN && !cJSON_GetObjectItemCaseSensitive(r, "output")) {
         char *p = tcd_strdup_printf("%s/output", j->dir);
         if (p)
             cJSON_AddStringToObject(r, "output", p);
@@ -492,16 +529,12 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
         cJSON_Delete(j->result);
         j->result = cJSON_Duplicate(m, 1);
     }
-    if (j->is_pull && s == TCD_JOB_SUCCEEDED) {
-        const cJSON *snap = cJSON_GetObjectItemCaseSensitive(r, "snapshot");
-        if (cJSON_IsString(snap)) {
-            if (!j->result)
-                j->result = cJSON_CreateObject();
-            if (j->result) {
-                cJSON_DeleteItemFromObjectCaseSensitive(j->result, "snapshot");
-                cJSON_AddStringToObject(j->result, "snapshot", snap->valuestring);
-            }
-        }
+    if (j->kind == TCD_JOB_PULL && s == TCD_JOB_SUCCEEDED)
+        result_take(j, r, "snapshot", cJSON_String);
+    if (j->kind == TCD_JOB_PUSH && s == TCD_JOB_SUCCEEDED) {
+        result_take(j, r, "commit", cJSON_String);
+        result_take(j, r, "url", cJSON_String);
+        result_take(j, r, "changed", cJSON_True | cJSON_False);
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
@@ -834,14 +867,21 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
     j->exit_code = (int)num(x, "code", -1);
     j->exit_signal = (int)num(x, "signal", -1);
     x = cJSON_GetObjectItemCaseSensitive(o, "kind");
-    j->is_pull = cJSON_IsString(x) && !strcmp(x->valuestring, "pull");
-    if (j->is_pull) {
-        x = cJSON_GetObjectItemCaseSensitive(o, "pull");
-        if (!cJSON_IsObject(x) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "repo"))) {
-            fail(0, err, errcap, "%s: a pull job without a valid 'pull' object", path);
+    j->kind = TCD_JOB_TRAIN;
+    if (cJSON_IsString(x) && !strcmp(x->valuestring, "pull"))
+        j->kind = TCD_JOB_PULL;
+    else if (cJSON_IsString(x) && !strcmp(x->valuestring, "push"))
+        j->kind = TCD_JOB_PUSH;
+    if (tcd_job__is_transfer(j)) {
+        const char *k = tcd_job__kind_name(j->kind);
+        x = cJSON_GetObjectItemCaseSensitive(o, k);
+        if (!cJSON_IsObject(x) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "repo")) ||
+            (j->kind == TCD_JOB_PUSH &&
+             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "dir")))) {
+            fail(0, err, errcap, "%s: a %s job without a valid '%s' object", path, k, k);
             goto bad;
         }
-        j->pull = cJSON_Duplicate(x, 1);
+        j->xfer = cJSON_Duplicate(x, 1);
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "spec")) && cJSON_IsObject(x))
         j->spec = cJSON_Duplicate(x, 1);
@@ -1096,7 +1136,7 @@ static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const c
     emit_state(d, j);
     d->jobs_created_total++;
     *out = job_json(j, 0);
-    tcd_log(TCD_LOG_INFO, "job %s%s queued by uid %u", j->id, j->is_pull ? " (pull)" : "",
+    tcd_log(TCD_LOG_INFO, "job %s (%s) queued by uid %u", j->id, tcd_job__kind_name(j->kind),
             (unsigned)j->owner);
     tcd_job__wake(d);
     return TCD_OK;
@@ -1162,17 +1202,20 @@ out:
     return r;
 }
 
-int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const char *name,
-                         double timeout_s, cJSON **out, char *err, size_t errcap)
+/* Create a pull or push job from its (validated, complete) object: persist job.json, queue it. */
+static int create_transfer(tcd_daemon *d, uid_t owner, tcd_job_kind kind, const cJSON *xfer,
+                           const char *name, double timeout_s, cJSON **out, char *err,
+                           size_t errcap)
 {
     char id[18], *tmp = NULL, *json_path = NULL, *final_dir = NULL;
     tcd_job *j = NULL;
     int r, locked = 0;
 
-    if ((r = check_args(d, "pull", NULL, 0, name, timeout_s, err, errcap)) < 0)
+    if ((r = check_args(d, tcd_job__kind_name(kind), NULL, 0, name, timeout_s, err, errcap)) < 0)
         return r;
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pull, "repo")))
-        return fail(TCD_E_BAD_REQUEST, err, errcap, "a pull job needs a repo");
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(xfer, "repo")))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "a %s job needs a repo",
+                    tcd_job__kind_name(kind));
     if (new_id(id) < 0)
         return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
     tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
@@ -1194,8 +1237,8 @@ int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const ch
     j->state = TCD_JOB_QUEUED;
     j->created = tcd_now();
     j->timeout_s = timeout_s > 0 ? timeout_s : d->cfg.limits.default_timeout_s;
-    j->is_pull = 1;
-    if ((name && *name && !(j->name = strdup(name))) || !(j->pull = cJSON_Duplicate(pull, 1)) ||
+    j->kind = kind;
+    if ((name && *name && !(j->name = strdup(name))) || !(j->xfer = cJSON_Duplicate(xfer, 1)) ||
         !(j->sets = calloc(1, sizeof(char *)))) {
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
@@ -1219,6 +1262,199 @@ out:
     free(tmp);
     free(json_path);
     free(final_dir);
+    return r;
+}
+
+int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const char *name,
+                         double timeout_s, cJSON **out, char *err, size_t errcap)
+{
+    return create_transfer(d, owner, TCD_JOB_PULL, pull, name, timeout_s, out, err, errcap);
+}
+
+/* ---- push sources ------------------------------------------------------------------------- */
+
+typedef struct push_walk {
+    uid_t uid;
+    size_t entries;
+    char *err;
+    size_t errcap;
+} push_walk;
+
+/*
+ * Everything in the directory dfd (consumed) at path: regular files and directories owned by
+ * w->uid, no symbolic links, devices or sockets. 0 or a tcd_status with w->err set.
+ */
+static int walk_owned(push_walk *w, int dfd, const char *path, int depth)
+{
+    DIR *dp = fdopendir(dfd);
+    struct dirent *e;
+    int r = TCD_OK;
+
+    if (!dp) {
+        r = fail(TCD_E_INTERNAL, w->err, w->errcap, "cannot read '%s': %s", path, strerror(errno));
+        close(dfd);
+        return r;
+    }
+    while (r == TCD_OK && (errno = 0, e = readdir(dp))) {
+        struct stat st;
+        char *child;
+        int fd;
+
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (!(child = tcd_strdup_printf("%s/%s", path, e->d_name))) {
+            r = fail(TCD_E_INTERNAL, w->err, w->errcap, "out of memory");
+            break;
+        }
+        if (++w->entries > TCD_MAX_PUSH_ENTRIES)
+            r = fail(TCD_E_BAD_REQUEST, w->err, w->errcap,
+                     "'%s' holds more than %d files and directories", path, TCD_MAX_PUSH_ENTRIES);
+        else if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            r = fail(TCD_E_BAD_REQUEST, w->err, w->errcap, "cannot stat '%s': %s", child,
+                     strerror(errno));
+        else if (S_ISLNK(st.st_mode))
+            r = fail(TCD_E_PERMISSION, w->err, w->errcap,
+                     "'%s' is a symbolic link; a pushed directory of uid %u may hold only its "
+                     "own regular files and directories",
+                     child, (unsigned)w->uid);
+        else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+            r = fail(TCD_E_PERMISSION, w->err, w->errcap, "'%s' is not a regular file or directory",
+                     child);
+        else if (st.st_uid != w->uid)
+            r = fail(TCD_E_PERMISSION, w->err, w->errcap,
+                     "'%s' belongs to uid %u, not to the caller (uid %u)", child,
+                     (unsigned)st.st_uid, (unsigned)w->uid);
+        else if (S_ISDIR(st.st_mode) && depth >= TCD_MAX_PUSH_DEPTH)
+            r = fail(TCD_E_BAD_REQUEST, w->err, w->errcap,
+                     "'%s' is nested deeper than %d directories", child, TCD_MAX_PUSH_DEPTH);
+        else if (S_ISDIR(st.st_mode)) {
+            fd = openat(dirfd(dp), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            r = fd < 0 ? fail(TCD_E_BAD_REQUEST, w->err, w->errcap, "cannot open '%s': %s", child,
+                              strerror(errno))
+                       : walk_owned(w, fd, child, depth + 1);
+        }
+        free(child);
+    }
+    if (r == TCD_OK && errno)
+        r = fail(TCD_E_INTERNAL, w->err, w->errcap, "cannot read '%s': %s", path, strerror(errno));
+    closedir(dp);
+    return r;
+}
+
+int tcd_job__push_dir_check(const char *dir, uid_t owner, int by_job, char *err, size_t errcap)
+{
+    push_walk w = {owner, 0, err, errcap};
+    struct stat st;
+    int fd;
+
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "'%s' %s", dir,
+                    errno == ENOENT  ? "does not exist"
+                    : errno == ELOOP ? "is a symbolic link"
+                                     : "is not a directory");
+    if (fd < 0)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "cannot open '%s': %s", dir, strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return fail(TCD_E_INTERNAL, err, errcap, "cannot stat '%s': %s", dir, strerror(errno));
+    }
+    if (by_job || owner == 0) {
+        close(fd);
+        return TCD_OK;
+    }
+    if (st.st_uid != owner) {
+        close(fd);
+        return fail(TCD_E_PERMISSION, err, errcap,
+                    "directory '%s' belongs to uid %u, not to the caller (uid %u)", dir,
+                    (unsigned)st.st_uid, (unsigned)owner);
+    }
+    if (owner == geteuid()) {
+        close(fd); /* the worker reads with the caller's own rights */
+        return TCD_OK;
+    }
+    return walk_owned(&w, fd, dir, 0);
+}
+
+/* source: a job id (its output) or a directory. *dir: malloc'd, canonical. */
+static int resolve_source(tcd_daemon *d, uid_t caller, const char *source, char **dir, int *by_job,
+                          char *err, size_t errcap)
+{
+    const tcd_job *src;
+    char *path = NULL;
+    int r = TCD_OK;
+
+    *by_job = tcd_job_id_valid(source);
+    if (*by_job) {
+        pthread_mutex_lock(&d->lock);
+        if (!(src = tcd_job__find(d, source)))
+            r = fail(TCD_E_JOB_NOT_FOUND, err, errcap, "no job '%s'", source);
+        else if (caller != 0 && caller != src->owner)
+            r = fail(TCD_E_PERMISSION, err, errcap, "job '%s' belongs to uid %u", source,
+                     (unsigned)src->owner);
+        else if (src->kind != TCD_JOB_TRAIN)
+            r = fail(TCD_E_BAD_REQUEST, err, errcap,
+                     "job '%s' is a %s job; push takes a train job's output or a directory", source,
+                     tcd_job__kind_name(src->kind));
+        else if (src->state != TCD_JOB_SUCCEEDED)
+            r = fail(TCD_E_BAD_REQUEST, err, errcap,
+                     "job '%s' is %s; push takes the output of a succeeded train job", source,
+                     tcd_job__state_name(src->state));
+        else if (!(path = tcd_strdup_printf("%s/output", src->dir)))
+            r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        pthread_mutex_unlock(&d->lock);
+    } else if (!(path = realpath(source, NULL))) {
+        r = fail(errno == EACCES ? TCD_E_PERMISSION : TCD_E_BAD_REQUEST, err, errcap, "'%s' %s",
+                 source,
+                 errno == ENOENT    ? "does not exist"
+                 : errno == ENOTDIR ? "is not a directory"
+                                    : strerror(errno));
+    }
+    if (r == TCD_OK)
+        r = tcd_job__push_dir_check(path, caller, *by_job, err, errcap);
+    if (r != TCD_OK) {
+        free(path);
+        return r;
+    }
+    *dir = path;
+    return TCD_OK;
+}
+
+int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const char *name,
+                         double timeout_s, cJSON **out, char *err, size_t errcap)
+{
+    static const char *const keys[] = {"repo",    "repo_type", "branch",
+                                       "private", "force",     "message"};
+    const cJSON *source = cJSON_GetObjectItemCaseSensitive(push, "source");
+    cJSON *obj = NULL, *v;
+    char *dir = NULL, why[512];
+    size_t i;
+    int r, by_job;
+
+    if (!cJSON_IsString(source))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "a push job needs a source");
+    if ((r = resolve_source(d, owner, source->valuestring, &dir, &by_job, why, sizeof(why))) < 0)
+        return fail(r, err, errcap, "source: %s", why);
+    /* the job's push object, in the order of docs/api.md */
+    if (!(obj = cJSON_CreateObject()) ||
+        !cJSON_AddStringToObject(obj, "source", source->valuestring) ||
+        !cJSON_AddStringToObject(obj, "dir", dir)) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(push, keys[i]);
+        if (!(v = x ? cJSON_Duplicate(x, 1) : cJSON_CreateNull()) ||
+            !cJSON_AddItemToObject(obj, keys[i], v)) {
+            cJSON_Delete(v);
+            r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+            goto out;
+        }
+    }
+    r = create_transfer(d, owner, TCD_JOB_PUSH, obj, name, timeout_s, out, err, errcap);
+out:
+    cJSON_Delete(obj);
+    free(dir);
     return r;
 }
 
@@ -1320,8 +1556,24 @@ out:
     return r;
 }
 
+/* A queued or running push job whose source is job id, or NULL. */
+static const tcd_job *pushing_from(const tcd_daemon *d, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < d->n_jobs; i++) {
+        const tcd_job *p = d->jobs[i];
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(p->xfer, "source");
+        if (p->kind == TCD_JOB_PUSH && !tcd_job__final(p->state) && cJSON_IsString(src) &&
+            !strcmp(src->valuestring, id))
+            return p;
+    }
+    return NULL;
+}
+
 int tcd_job_delete(tcd_daemon *d, const char *id, uid_t caller, char *err, size_t errcap)
 {
+    const tcd_job *pusher;
     char *trash = NULL;
     tcd_job *j;
     int r = TCD_OK;
@@ -1336,6 +1588,11 @@ int tcd_job_delete(tcd_daemon *d, const char *id, uid_t caller, char *err, size_
     if (!tcd_job__final(j->state)) {
         r = fail(TCD_E_CONFLICT, err, errcap, "job '%s' is %s; cancel it first", id,
                  tcd_job__state_name(j->state));
+        goto out;
+    }
+    if ((pusher = pushing_from(d, id))) {
+        r = fail(TCD_E_CONFLICT, err, errcap, "job '%s' is the source of push job '%s' (%s)", id,
+                 pusher->id, tcd_job__state_name(pusher->state));
         goto out;
     }
     /* Move it out of jobs/ at once (atomic), remove the files after unlocking. */

@@ -32,6 +32,14 @@ typedef enum tcd_job_stop {
     TCD_STOP_SHUTDOWN
 } tcd_job_stop;
 
+/* What a job does: train (tcd-worker run), pull and push (Hub transfers). */
+typedef enum tcd_job_kind {
+    TCD_JOB_TRAIN,
+    TCD_JOB_PULL,
+    TCD_JOB_PUSH,
+    TCD_JOB_KIND_MAX
+} tcd_job_kind;
+
 /* events.ndjson byte offset of every TCD_EVENT_STRIDE-th event (seq 1, 1+S, 1+2S, ...). */
 #define TCD_EVENT_STRIDE 64
 
@@ -46,13 +54,16 @@ typedef struct tcd_job {
     double timeout_s;                  /* effective; 0 = none */
     int attempts;
     int exit_code, exit_signal; /* -1 = null */
-    int is_pull;                /* kind "pull" (else "train") */
-    cJSON *pull;                /* pull jobs: {repo, repo_type, revision, include, exclude} */
-    cJSON *spec;                /* the spec (with --set applied), string values */
-    char **sets;                /* --set entries, NULL-terminated */
+    tcd_job_kind kind;
+    /* pull: {repo, repo_type, revision, include, exclude}; push: {source, dir, repo, repo_type,
+     * branch, private, force, message}; NULL for train jobs */
+    cJSON *xfer;
+    cJSON *spec; /* the spec (with --set applied), string values */
+    char **sets; /* --set entries, NULL-terminated */
     size_t n_sets;
     cJSON *progress; /* last progress event (no seq/ts/job/type); NULL */
-    cJSON *result;   /* metrics of the result event (pull jobs: plus "snapshot"); NULL */
+    cJSON *result;   /* metrics of the result event (pull: plus "snapshot"; push: plus "commit",
+                        "url", "changed"); NULL */
 
     /* events.ndjson */
     int64_t seq;      /* last seq written */
@@ -62,10 +73,11 @@ typedef struct tcd_job {
     double last_progress; /* mono time of the last persisted progress event */
 
     /* the worker (main thread) */
-    pid_t pid;      /* 0: none */
-    pid_t prev_pid; /* a worker of a previous daemon, from job.json */
-    int out_fd;     /* -1: none */
-    char *line;     /* TCD_MAX_LINE bytes while running */
+    pid_t pid;       /* 0: none */
+    pid_t prev_pid;  /* a worker of a previous daemon, from job.json */
+    int out_fd;      /* -1: none */
+    off_t log_start; /* worker.log size when this attempt's worker started */
+    char *line;      /* TCD_MAX_LINE bytes while running */
     size_t line_len;
     int line_dropping;
     cJSON *worker_result; /* the worker's result event, held back until the job ends */
@@ -77,6 +89,21 @@ typedef struct tcd_job {
 
 const char *tcd_job__state_name(tcd_job_state s);
 int tcd_job__final(tcd_job_state s);
+
+/* "train", "pull", "push". */
+const char *tcd_job__kind_name(tcd_job_kind k);
+/* 1 for pull and push jobs: they share transfer_concurrency, get HF_TOKEN, resume on restart. */
+int tcd_job__is_transfer(const tcd_job *j);
+/* A push job's directory ("dir" of j->xfer), NULL if none. */
+const char *tcd_job__push_dir(const tcd_job *j);
+
+/*
+ * Check a push source directory for a job of owner: it exists, is a directory, and unless owner
+ * is root or tcd's own uid, it and everything under it (no symbolic links, at most
+ * TCD_MAX_PUSH_ENTRIES entries) belong to owner. by_job: the directory is a job's output (tcd's
+ * own files; only existence is checked). 0 or a tcd_status with err set.
+ */
+int tcd_job__push_dir_check(const char *dir, uid_t owner, int by_job, char *err, size_t errcap);
 
 tcd_job *tcd_job__find(tcd_daemon *d, const char *id);
 

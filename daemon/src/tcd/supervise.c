@@ -44,14 +44,14 @@ static int running_count(const tcd_daemon *d)
     return n;
 }
 
-/* Running workers of one kind (pull jobs or train jobs). */
-static int running_kind(const tcd_daemon *d, int pull)
+/* Running workers of one pool: transfer (pull and push jobs) or train. */
+static int running_pool(const tcd_daemon *d, int transfer)
 {
     size_t i;
     int n = 0;
 
     for (i = 0; i < d->n_jobs; i++)
-        n += d->jobs[i]->pid > 0 && d->jobs[i]->is_pull == pull;
+        n += d->jobs[i]->pid > 0 && tcd_job__is_transfer(d->jobs[i]) == transfer;
     return n;
 }
 
@@ -244,24 +244,49 @@ static size_t add_patterns(const char **argv, size_t k, const cJSON *arr, const 
     return k;
 }
 
-static const char *pull_str(const tcd_job *j, const char *key, const char *dflt)
+static const char *xfer_str(const tcd_job *j, const char *key, const char *dflt)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->pull, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j->xfer, key);
 
     return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
+/* `push DIR --repo R --type T --branch B [--message M] [--private] [--force]` into argv. */
+static size_t add_push_args(const char **argv, size_t k, const tcd_job *j)
+{
+    const char *msg = xfer_str(j, "message", NULL);
+
+    argv[k++] = "push";
+    argv[k++] = xfer_str(j, "dir", "");
+    argv[k++] = "--repo";
+    argv[k++] = xfer_str(j, "repo", "");
+    argv[k++] = "--type";
+    argv[k++] = xfer_str(j, "repo_type", "model");
+    argv[k++] = "--branch";
+    argv[k++] = xfer_str(j, "branch", "main");
+    if (msg) {
+        argv[k++] = "--message";
+        argv[k++] = msg;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->xfer, "private")))
+        argv[k++] = "--private";
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->xfer, "force")))
+        argv[k++] = "--force";
+    return k;
+}
+
 static int spawn_worker(tcd_daemon *d, tcd_job *j, char *err, size_t errcap)
 {
-    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(j->pull, "include");
-    const cJSON *exc = cJSON_GetObjectItemCaseSensitive(j->pull, "exclude");
-    size_t n_args = j->n_sets * 2 + 10 + 2 * (size_t)cJSON_GetArraySize(inc) +
+    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(j->xfer, "include");
+    const cJSON *exc = cJSON_GetObjectItemCaseSensitive(j->xfer, "exclude");
+    size_t n_args = j->n_sets * 2 + 16 + 2 * (size_t)cJSON_GetArraySize(inc) +
                     2 * (size_t)cJSON_GetArraySize(exc);
     const char **argv = calloc(n_args, sizeof(char *));
     char *spec = tcd_strdup_printf("%s/spec.yaml", j->dir);
     char *outdir = tcd_strdup_printf("%s/output", j->dir);
     char *logp = tcd_strdup_printf("%s/worker.log", j->dir);
-    char **envp = tcd_worker_env_ex(&d->cfg, j->is_pull);
+    /* HF_TOKEN reaches transfer workers only; they never write it to stdout or stderr */
+    char **envp = tcd_worker_env_ex(&d->cfg, tcd_job__is_transfer(j));
     int pipefd[2] = {-1, -1}, logfd = -1, r = -ENOMEM;
     tcd_spawn_opts o;
     size_t i, k = 0;
@@ -270,14 +295,16 @@ static int spawn_worker(tcd_daemon *d, tcd_job *j, char *err, size_t errcap)
     if (!argv || !spec || !outdir || !logp || !envp || !(j->line = malloc(TCD_MAX_LINE)))
         goto out;
     argv[k++] = d->cfg.worker_path;
-    if (j->is_pull) {
+    if (j->kind == TCD_JOB_PULL) {
         argv[k++] = "pull";
-        argv[k++] = pull_str(j, "repo_type", "model");
-        argv[k++] = pull_str(j, "repo", "");
+        argv[k++] = xfer_str(j, "repo_type", "model");
+        argv[k++] = xfer_str(j, "repo", "");
         argv[k++] = "--revision";
-        argv[k++] = pull_str(j, "revision", "main");
+        argv[k++] = xfer_str(j, "revision", "main");
         k = add_patterns(argv, k, inc, "--include");
         k = add_patterns(argv, k, exc, "--exclude");
+    } else if (j->kind == TCD_JOB_PUSH) {
+        k = add_push_args(argv, k, j);
     } else {
         argv[k++] = "run";
         argv[k++] = spec;
@@ -295,6 +322,7 @@ static int spawn_worker(tcd_daemon *d, tcd_job *j, char *err, size_t errcap)
         r = -errno;
         goto out;
     }
+    j->log_start = lseek(logfd, 0, SEEK_END);
     memset(&o, 0, sizeof(o));
     o.argv = argv;
     o.envp = envp;
@@ -329,6 +357,30 @@ out:
     return r;
 }
 
+/*
+ * A push job's directory is checked again before each start: its source job may have been
+ * deleted, or its owner may have changed what is there since the job was accepted. 1 (err set)
+ * when the job cannot run.
+ */
+static int push_source_gone(const tcd_job *j, char *err, size_t errcap)
+{
+    const char *src = xfer_str(j, "source", "");
+    const char *dir = tcd_job__push_dir(j);
+    char why[400];
+
+    if (!dir) {
+        snprintf(err, errcap, "the push job has no source directory");
+        return 1;
+    }
+    if (tcd_job__push_dir_check(dir, j->owner, tcd_job_id_valid(src), why, sizeof(why)) == TCD_OK)
+        return 0;
+    if (tcd_job_id_valid(src))
+        snprintf(err, errcap, "the output of source job %s is gone: %s", src, why);
+    else
+        snprintf(err, errcap, "source directory: %s", why);
+    return 1;
+}
+
 static void job_start(tcd_daemon *d, tcd_job *j)
 {
     char err[512];
@@ -343,6 +395,11 @@ static void job_start(tcd_daemon *d, tcd_job *j)
     j->exit_code = j->exit_signal = -1;
     cJSON_Delete(j->worker_result);
     j->worker_result = NULL;
+    if (j->kind == TCD_JOB_PUSH && push_source_gone(j, err, sizeof(err))) {
+        tcd_log(TCD_LOG_NOTICE, "job %s: %s", j->id, err);
+        tcd_job__finish(d, j, TCD_JOB_FAILED, err);
+        return;
+    }
     if (spawn_worker(d, j, err, sizeof(err)) < 0) {
         tcd_log(TCD_LOG_ERR, "job %s: %s", j->id, err);
         tcd_job__finish(d, j, TCD_JOB_FAILED, err);
@@ -364,6 +421,30 @@ static const char *result_message(const tcd_job *j)
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
 
     return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+/*
+ * The first line this attempt's worker wrote to worker.log (at most cap - 1 bytes), for a
+ * worker that exited with 2 (usage) and no result: it names what the worker refused. "" if none.
+ */
+static void first_log_line(const tcd_job *j, char *buf, size_t cap)
+{
+    char *path = tcd_strdup_printf("%s/worker.log", j->dir), *nl;
+    ssize_t n = -1;
+    int fd;
+
+    buf[0] = '\0';
+    if (path && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        n = pread(fd, buf, cap - 1, j->log_start > 0 ? j->log_start : 0);
+        close(fd);
+    }
+    free(path);
+    buf[n > 0 ? n : 0] = '\0';
+    if ((nl = strchr(buf, '\n')))
+        *nl = '\0';
+    for (nl = buf; *nl; nl++)
+        if ((unsigned char)*nl < 0x20 || *nl == 0x7f)
+            *nl = ' ';
 }
 
 static void job_exited(tcd_daemon *d, tcd_job *j, int st)
@@ -411,7 +492,12 @@ static void job_exited(tcd_daemon *d, tcd_job *j, int st)
     } else if (code == 3) {
         tcd_job__finish(d, j, TCD_JOB_CANCELLED, "the worker was stopped from outside tcd");
     } else {
+        char line[256] = "";
         msg = result_message(j);
+        if (!msg && code == 2) {
+            first_log_line(j, line, sizeof(line));
+            msg = line[0] ? line : NULL;
+        }
         if (msg)
             snprintf(reason, sizeof(reason), "worker exited with %d: %s", code, msg);
         else
@@ -489,15 +575,15 @@ double tcd_loop_tick(tcd_daemon *d)
     int running[2];
 
     pthread_mutex_lock(&d->lock);
-    running[0] = running_kind(d, 0);
-    running[1] = running_kind(d, 1);
+    running[0] = running_pool(d, 0);
+    running[1] = running_pool(d, 1);
     for (i = 0; i < d->n_jobs && !d->shutting_down; i++) {
         tcd_job *j = d->jobs[i];
-        int limit =
-            j->is_pull ? d->cfg.limits.transfer_concurrency : d->cfg.limits.train_concurrency;
-        if (j->state == TCD_JOB_QUEUED && running[j->is_pull] < limit) {
+        int pool = tcd_job__is_transfer(j);
+        int limit = pool ? d->cfg.limits.transfer_concurrency : d->cfg.limits.train_concurrency;
+        if (j->state == TCD_JOB_QUEUED && running[pool] < limit) {
             job_start(d, j);
-            running[j->is_pull] += j->pid > 0;
+            running[pool] += j->pid > 0;
         }
     }
     for (i = 0; i < d->n_jobs; i++) {
@@ -619,11 +705,13 @@ static void resume(tcd_daemon *d, tcd_job *j)
 
     stop_leftover(d, j);
     j->prev_pid = 0;
-    if (j->is_pull && j->attempts < MAX_ATTEMPTS) {
-        tcd_job__log(d, j, "info", "daemon restarted; resuming the download");
+    if (tcd_job__is_transfer(j) && j->attempts < MAX_ATTEMPTS) {
+        /* a push is idempotent: LFS objects the Hub already has are not uploaded again */
+        const char *what = j->kind == TCD_JOB_PUSH ? "upload" : "download";
+        tcd_job__log(d, j, "info", "daemon restarted; resuming the %s", what);
         tcd_job__set_state(d, j, TCD_JOB_QUEUED, "daemon restarted; resuming");
-        tcd_log(TCD_LOG_INFO, "job %s: re-queued to resume its download", j->id);
-    } else if (!j->is_pull && (!spec || access(spec, R_OK) < 0)) {
+        tcd_log(TCD_LOG_INFO, "job %s: re-queued to resume its %s", j->id, what);
+    } else if (!tcd_job__is_transfer(j) && (!spec || access(spec, R_OK) < 0)) {
         tcd_job__finish(d, j, TCD_JOB_INTERRUPTED, "daemon restarted and the job cannot resume");
     } else if (j->attempts >= MAX_ATTEMPTS) {
         snprintf(reason, sizeof(reason), "daemon restarted and the job cannot resume (%d attempts)",

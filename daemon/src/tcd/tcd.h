@@ -111,6 +111,16 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
 int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const char *name,
                          double timeout_s, cJSON **out, char *err, size_t errcap);
 
+/*
+ * Create a push job from push = {source, repo, repo_type, branch, private, force, message}
+ * (validated by the API layer). source is a job id (a succeeded train job of owner, or any job
+ * for root: its output directory is pushed) or an absolute directory (owned by owner, see
+ * tcd_job__push_dir_check); the job's push object gets the resolved "dir". Errors: 404
+ * job_not_found, 403 permission_denied, 400 bad_request for the source; then as pull.
+ */
+int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const char *name,
+                         double timeout_s, cJSON **out, char *err, size_t errcap);
+
 /* {"jobs":[...]} newest first; state NULL for all; limit 1..1000. */
 int tcd_jobs_list(tcd_daemon *d, const char *state, int limit, cJSON **out, char *err,
                   size_t errcap);
