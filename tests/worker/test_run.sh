@@ -62,6 +62,27 @@ expect_fail "bad --set syntax" 78 "--set wants section.key=value" -- \
     "$worker" run "$spec" --set epochs --out "$tmp/o8"
 expect_fail "out-of-bounds option" 78 "option 'dropout' of plugin 'mlp' must be a float in" -- \
     "$worker" run "$spec" --set model.dropout=1.5 --out "$tmp/o9"
+# the push section is checked as strictly as the others
+printf 'model: {plugin: mlp}\ndata: {plugin: idx}\npush: {repo: org/m, wen: always}\n' >"$tmp/push.yaml"
+expect_fail "unknown push key names the key and line" 78 "push.yaml:3: unknown key 'push.wen'" -- \
+    "$worker" check "$tmp/push.yaml"
+expect_fail "push.when is checked" 78 "push.when must be always, improved or never, got 'sometimes'" -- \
+    "$worker" check "$spec" --set push.repo=org/m --set push.when=sometimes
+expect_fail "push.repo is checked" 78 "push.repo must be a Hub repo id" -- \
+    "$worker" check "$spec" --set push.repo=../etc
+expect_fail "push.private is checked" 78 "push.private must be true or false" -- \
+    "$worker" check "$spec" --set push.repo=org/m --set push.private=maybe
+expect_fail "push.min_improvement is checked" 78 "push.min_improvement must be a number >= 0" -- \
+    "$worker" check "$spec" --set push.repo=org/m --set push.min_improvement=-0.1
+expect_fail "a push section needs a repo" 78 "the push section needs 'repo'" -- \
+    "$worker" check "$spec" --set push.when=always
+"$worker" check "$spec" --set push.repo=org/m --set push.when=improved --set push.branch=dev >"$tmp/out" 2>"$tmp/err" &&
+    ! grep -q "not used" "$tmp/err" && ok "a valid push section passes check without warnings" ||
+    fail "a valid push section passes check without warnings" "$tmp/err"
+a=$("$worker" check "$spec" --json | $py -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
+b=$("$worker" check "$spec" --set push.repo=org/m --json | $py -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "the push section does not change the run id (resume still works)" ||
+    fail "the push section does not change the run id ($a vs $b)"
 expect_fail "missing spec file" 78 "cannot open job spec" -- "$worker" run "$tmp/none.yaml" --out "$tmp/o10"
 expect_fail "usage error" 2 "usage" -- "$worker" run
 expect_fail "normalize value checked by the plugin" 1 "normalize" -- \

@@ -1,6 +1,7 @@
 /*
  * job.c - turn a job spec into plugins, options and a tc_train_config.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -59,8 +60,9 @@ static int bad_value(const tcd_spec *s, const tcd_spec_entry *e, const char *wan
 {
     char where[512];
 
-    return tc_error_set(TC_EINVAL, "%s: train.%s must be %s, got '%s'",
-                        tcd_spec_where(s, e, where, sizeof(where)), e->key, want, e->value);
+    return tc_error_set(TC_EINVAL, "%s: %s.%s must be %s, got '%s'",
+                        tcd_spec_where(s, e, where, sizeof(where)), e->section, e->key, want,
+                        e->value);
 }
 
 static int set_train_key(tcd_job *job, const train_key *k, tcd_spec_entry *e)
@@ -213,6 +215,67 @@ static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
     return 0;
 }
 
+/* The push section: where a finished run is published (tcd queues a push job for it). */
+static int parse_push(tcd_job *job)
+{
+    static const char *const keys[] = {"repo",    "branch",  "private", "when",
+                                       "message", "license", "dataset", "min_improvement"};
+    size_t i, k;
+    int have_repo = 0, other = 0;
+
+    for (i = 0; i < job->spec.n; i++) {
+        tcd_spec_entry *e = &job->spec.entries[i];
+        char where[512];
+        const char *v = e->value;
+        int known = 0;
+        if (strcmp(e->section, "push"))
+            continue;
+        tcd_spec_where(&job->spec, e, where, sizeof(where));
+        for (k = 0; k < sizeof(keys) / sizeof(*keys); k++)
+            known |= !strcmp(e->key, keys[k]);
+        if (!known)
+            return tc_error_set(TC_EINVAL,
+                                "%s: unknown key 'push.%s'; known keys: repo, branch, private, "
+                                "when, message, license, dataset, min_improvement",
+                                where, e->key);
+        e->used = 1;
+        if (!strcmp(e->key, "repo")) {
+            const char *slash = strchr(v, '/');
+            size_t n = strlen(v), j;
+            int ok = slash && slash != v && slash[1] && !strchr(slash + 1, '/') && n <= 96 &&
+                     !strstr(v, "--") && !strstr(v, "..") && v[0] != '-' && v[0] != '.';
+            for (j = 0; ok && j < n; j++)
+                ok = isalnum((unsigned char)v[j]) || strchr("._-/", v[j]);
+            if (!ok)
+                return bad_value(&job->spec, e,
+                                 "a Hub repo id ORG/NAME ([A-Za-z0-9._-], at most "
+                                 "96 bytes, no '--' or '..')");
+            have_repo = 1;
+        } else if (!strcmp(e->key, "private")) {
+            if (strcmp(v, "true") && strcmp(v, "false") && strcmp(v, "yes") && strcmp(v, "no"))
+                return bad_value(&job->spec, e, "true or false");
+        } else if (!strcmp(e->key, "when")) {
+            if (strcmp(v, "always") && strcmp(v, "improved") && strcmp(v, "never"))
+                return bad_value(&job->spec, e, "always, improved or never");
+        } else if (!strcmp(e->key, "min_improvement")) {
+            char *end;
+            double d = strtod(v, &end);
+            if (!*v || *end || !(d >= 0) || d > 1e9)
+                return bad_value(&job->spec, e, "a number >= 0");
+        } else if (!strcmp(e->key, "branch")) {
+            if (!*v || v[0] == '-' || strlen(v) > 255 || strpbrk(v, " ~^:?*[\\") || strstr(v, ".."))
+                return bad_value(&job->spec, e, "a git branch name");
+        } else if (!*v || strlen(v) > 4096) {
+            return bad_value(&job->spec, e, "a non-empty string of at most 4096 bytes");
+        }
+        other |= strcmp(e->key, "repo") != 0;
+    }
+    if (other && !have_repo)
+        return tc_error_set(TC_EINVAL, "%s: the push section needs 'repo' (ORG/NAME)",
+                            job->spec.path);
+    return 0;
+}
+
 int tcd_job_prepare(tcd_job *job)
 {
     tcd_spec_entry *from;
@@ -220,6 +283,8 @@ int tcd_job_prepare(tcd_job *job)
 
     tc_train_config_init(&job->cfg, TC_TRAIN_CONFIG_VERSION);
     if ((err = parse_train(job)) < 0)
+        return err;
+    if ((err = parse_push(job)) < 0)
         return err;
     if ((err = load_section(job, "data", TC_PLUGIN_DATA, &job->data_plugin, &job->data_opts)) < 0)
         return err;

@@ -220,11 +220,15 @@ void tcd_spec_hash(const tcd_spec *spec, char out[17])
     uint64_t h = 1469598103934665603ull;
     size_t i;
 
+    size_t n = 0;
+
+    /* where the model is published does not change the run: push is left out */
     for (i = 0; sorted && i < spec->n; i++)
-        sorted[i] = &spec->entries[i];
+        if (strcmp(spec->entries[i].section, "push"))
+            sorted[n++] = &spec->entries[i];
     if (sorted)
-        qsort(sorted, spec->n, sizeof(*sorted), cmp_entry);
-    for (i = 0; sorted && i < spec->n; i++) {
+        qsort(sorted, n, sizeof(*sorted), cmp_entry);
+    for (i = 0; sorted && i < n; i++) {
         const char *parts[3] = {sorted[i]->section, sorted[i]->key, sorted[i]->value};
         size_t j;
         for (j = 0; j < 3; j++) {

@@ -38,7 +38,8 @@ tcd_spec_entry *tcd_spec_find(const tcd_spec *spec, const char *section, const c
 /* Where an entry came from, "spec.yaml:3" or "--set", in buf. */
 const char *tcd_spec_where(const tcd_spec *spec, const tcd_spec_entry *e, char *buf, size_t cap);
 
-/* A stable 64-bit hash of the spec's content (sorted entries), as 16 hex digits. */
+/* A stable 64-bit hash of the spec's content (sorted entries, the push section left out),
+ * as 16 hex digits. */
 void tcd_spec_hash(const tcd_spec *spec, char out[17]);
 
 /* The spec as YAML text (sections model, data, train, push; values double-quoted); free(). */
