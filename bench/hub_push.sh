@@ -27,7 +27,7 @@ tcd_pid=$!
 for _ in $(seq 100); do "$build/bin/tcctl" ping >/dev/null 2>&1 && break; sleep 0.1; done
 now() { date +%s.%N; }
 
-mkdir -p "$WORK/model"
+mkdir -p "$WORK/model" "$WORK/model2"
 head -c $((size_mb * 1048576)) /dev/urandom >"$WORK/model/model.safetensors"
 echo '{"model_type": "tc-mlp"}' >"$WORK/model/config.json"
 sync
@@ -40,7 +40,10 @@ t1=$(now)
 create_repo org/bench-git >/dev/null
 gitauth clone -q "$URL/org/bench-git" "$WORK/git" && cd "$WORK/git" || exit 1
 git lfs track '*.safetensors' >/dev/null
-cp "$WORK/model/model.safetensors" "$WORK/model/config.json" .
+# other random bytes: the stand-in stores LFS objects by oid across repos, so the same file
+# would not be uploaded again
+head -c $((size_mb * 1048576)) /dev/urandom >model.safetensors
+cp "$WORK/model/config.json" .
 sync
 t2=$(now)
 git add -A && git commit -qm bench
@@ -48,14 +51,22 @@ t3=$(now)
 gitauth push -q origin main 2>"$WORK/git.err" || { cat "$WORK/git.err"; exit 1; }
 t4=$(now)
 cd "$WORK" || exit 1
+# context: the library alone (tests/hub/hub_push: no daemon, no worker process), other bytes
+head -c $((size_mb * 1048576)) /dev/urandom >"$WORK/model2/model.safetensors"
+cp "$WORK/model/config.json" "$WORK/model2/"
+sync
+t5=$(now)
+"$build/bin/hub_push" model org/bench-lib "$WORK/model2" >/dev/null 2>"$WORK/lib.err" || cat "$WORK/lib.err"
+t6=$(now)
 kill "$tcd_pid" 2>/dev/null && wait "$tcd_pid" 2>/dev/null
-/usr/bin/python3 - "$size_mb" "$t0" "$t1" "$t2" "$t3" "$t4" <<'PY'
+/usr/bin/python3 - "$size_mb" "$t0" "$t1" "$t2" "$t3" "$t4" "$t5" "$t6" <<'PY'
 import sys
-mb, t0, t1, t2, t3, t4 = float(sys.argv[1]), *map(float, sys.argv[2:])
+mb, t0, t1, t2, t3, t4, t5, t6 = float(sys.argv[1]), *map(float, sys.argv[2:])
 tc, add, push = t1 - t0, t3 - t2, t4 - t3
 print(f"{int(mb)} MB model: tcctl push {tc:6.2f} s ({mb/tc:6.1f} MB/s); "
       f"git add+commit {add:5.2f} s + git push {push:5.2f} s = {add+push:6.2f} s ({mb/(add+push):6.1f} MB/s)")
 print(f"  ratio git total / tcctl push = {(add+push)/tc:.2f}; git push alone / tcctl push = {push/tc:.2f}")
+print(f"  context: libtchub alone (hub_push) {t6-t5:6.2f} s ({mb/(t6-t5):6.1f} MB/s)")
 PY
 grep -c '^PUT /_storage/part/' "$WORK/root/requests.log" | xargs echo "  tcctl push multipart PUTs:"
 hub_finish >/dev/null
