@@ -146,6 +146,16 @@ check "  with the comparison in its reason" grep -q 'beats the champion' "$WORK/
 "$WORKER" push "$better" --repo org/fm --when improved --min-improvement 0.5 --json >"$WORK/w3.out" 2>&1
 check "min_improvement is honoured" grep -q '"pushed":false' "$WORK/w3.out"
 
+# ---- commit author ---------------------------------------------------------------------------
+echo '{"note": "author test"}' >"$WORK/out2/extra.json"
+"$WORKER" push "$WORK/out2" --repo org/fm --author 'Jane Doe <jane@example.com>' --message 'by jane' >/dev/null 2>"$WORK/a1.err"
+check "push with --author" test $? -eq 0
+cd "$WORK/fm" && git pull -q origin main 2>/dev/null
+eq "  the commit's author" "$(git log -1 --format='%an <%ae>|%s')" "Jane Doe <jane@example.com>|by jane"
+cd "$WORK" || finish
+"$WORKER" push "$WORK/out2" --repo org/fm --author 'no email' >/dev/null 2>"$WORK/a2.err"
+check "a malformed --author is refused" grep -q "must look like 'Name <email>'" "$WORK/a2.err"
+
 # ---- errors ------------------------------------------------------------------------------------
 HF_TOKEN=hf_wrong00000000000000000000000000000000 "$WORKER" push "$WORK/out2" --repo org/fm --json >"$WORK/e1.out" 2>&1
 check "a wrong token fails with bad_token" grep -q '"code":"bad_token"' "$WORK/e1.out"

@@ -218,8 +218,8 @@ static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
 /* The push section: where a finished run is published (tcd queues a push job for it). */
 static int parse_push(tcd_job *job)
 {
-    static const char *const keys[] = {"repo",    "branch",  "private", "when",
-                                       "message", "license", "dataset", "min_improvement"};
+    static const char *const keys[] = {"repo",   "branch",  "private", "when",           "message",
+                                       "author", "license", "dataset", "min_improvement"};
     size_t i, k;
     int have_repo = 0, other = 0;
 
@@ -236,7 +236,7 @@ static int parse_push(tcd_job *job)
         if (!known)
             return tc_error_set(TC_EINVAL,
                                 "%s: unknown key 'push.%s'; known keys: repo, branch, private, "
-                                "when, message, license, dataset, min_improvement",
+                                "when, message, author, license, dataset, min_improvement",
                                 where, e->key);
         e->used = 1;
         if (!strcmp(e->key, "repo")) {

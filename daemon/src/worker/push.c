@@ -1,7 +1,7 @@
 /*
  * push.c - `tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B]
- * [--message M] [--private] [--force] [--when always|improved|never] [--metric M]
- * [--min-improvement X] [--json]`
+ * [--message M] [--author 'Name <email>'] [--private] [--force]
+ * [--when always|improved|never] [--metric M] [--min-improvement X] [--json]`
  *
  * Pushes a folder to a Hub repo with libtchub (git + LFS). When DIR is the
  * output of a training run (model.safetensors and metrics.json), what goes
@@ -13,7 +13,7 @@
  * README.md already in DIR is pushed instead of a generated card.
  *
  * Settings not given on the command line come from the push section of
- * DIR/tcd-spec.yaml (repo, branch, private, when, message, license,
+ * DIR/tcd-spec.yaml (repo, branch, private, when, message, author, license,
  * dataset, min_improvement) and its train.metric.
  *
  * --when improved compares the run with the champion: the metric in the
@@ -54,7 +54,7 @@
 #define PUSH_MAX_METRICS_BYTES (16u << 20)
 
 typedef struct push_args {
-    const char *dir, *repo, *type, *branch, *message, *when, *metric, *license, *dataset;
+    const char *dir, *repo, *type, *branch, *message, *when, *metric, *license, *dataset, *author;
     double min_improvement;
     int have_min_improvement;
     int is_private, force; /* -1: not given */
@@ -65,7 +65,7 @@ static int push_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "tcd-worker push: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
     fprintf(stderr, "usage: tcd-worker push DIR --repo ORG/NAME [--type model|dataset] "
-                    "[--branch B] [--message M] [--private] [--force]\n"
+                    "[--branch B] [--message M] [--author 'Name <email>'] [--private] [--force]\n"
                     "       [--when always|improved|never] [--metric accuracy|f1|loss] "
                     "[--min-improvement X] [--json]\n");
     return 2;
@@ -138,6 +138,8 @@ static int defaults_from_spec(push_args *a, tcd_spec *spec, int *have_spec)
         a->branch = spec_get(spec, "push", "branch");
     if (!a->message)
         a->message = spec_get(spec, "push", "message");
+    if (!a->author)
+        a->author = spec_get(spec, "push", "author");
     if (!a->when)
         a->when = spec_get(spec, "push", "when");
     if (!a->license)
@@ -377,6 +379,30 @@ static void emit_result(const tcd_xfer *x, const push_args *a, const tc_hub_push
     }
 }
 
+/* "Name <email>" into its parts; -1 when it does not have that shape. */
+static int parse_author(const char *s, char *name, size_t ncap, char *email, size_t ecap)
+{
+    const char *lt = strchr(s, '<'), *gt = lt ? strchr(lt, '>') : NULL, *end = lt;
+    size_t i;
+    if (!lt || !gt || gt[1] || lt == s)
+        return -1;
+    while (end > s && end[-1] == ' ')
+        end--;
+    if (end == s || (size_t)(end - s) >= ncap || (size_t)(gt - lt - 1) >= ecap || gt == lt + 1)
+        return -1;
+    memcpy(name, s, (size_t)(end - s));
+    name[end - s] = '\0';
+    memcpy(email, lt + 1, (size_t)(gt - lt - 1));
+    email[gt - lt - 1] = '\0';
+    for (i = 0; name[i]; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == '<' || name[i] == '>')
+            return -1;
+    for (i = 0; email[i]; i++)
+        if ((unsigned char)email[i] <= 0x20 || email[i] == '<')
+            return -1;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, push_args *a)
 {
     int i;
@@ -405,6 +431,8 @@ static int parse_args(int argc, char **argv, push_args *a)
             slot = &a->branch;
         else if (!strcmp(o, "--message"))
             slot = &a->message;
+        else if (!strcmp(o, "--author"))
+            slot = &a->author;
         else if (!strcmp(o, "--when"))
             slot = &a->when;
         else if (!strcmp(o, "--metric"))
@@ -446,7 +474,7 @@ int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
     tc_hub_push_options o;
     tc_hub_push_result r;
     tc_hub_repo_type rt = TC_HUB_REPO_MODEL;
-    char *stage = NULL, code[64], why[512] = "";
+    char *stage = NULL, code[64], why[512] = "", author_name[256], author_email[256];
     struct stat st;
     int rc, err, have_spec = 0, is_output;
 
@@ -506,6 +534,16 @@ int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
     if (is_output && rt == TC_HUB_REPO_MODEL && (err = stage_output(&a, &spec, &x, &stage)) < 0)
         goto fail;
     tc_hub_push_options_init(&o, TC_HUB_PUSH_OPTIONS_VERSION);
+    if (a.author && parse_author(a.author, author_name, sizeof(author_name), author_email,
+                                 sizeof(author_email)) < 0) {
+        err =
+            tc_error_set(TC_EINVAL, "the author must look like 'Name <email>', not '%s'", a.author);
+        goto fail;
+    }
+    if (a.author) {
+        o.author_name = author_name;
+        o.author_email = author_email;
+    }
     o.branch = a.branch;
     o.message = a.message
                     ? a.message
