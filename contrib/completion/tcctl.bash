@@ -80,9 +80,10 @@ _tcctl() {
         push)
             case "$prev" in
                 --repo | --branch | --message | --name | --timeout) return ;;
+                --when) COMPREPLY=($(compgen -W "always improved" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--repo --dataset --private --branch --message --force --name --timeout --detach --json -q --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--repo --dataset --private --branch --message --force --when --name --timeout --detach --json -q --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_tcctl_ids --state succeeded)" -- "$cur") $(compgen -d -- "$cur"))
             fi

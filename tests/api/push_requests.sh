@@ -158,6 +158,14 @@ bad "private is a string" "'private'" "{$P,\"private\":\"true\"}"
 bad "private is 1" "'private'" "{$P,\"private\":1}"
 bad "force is a string" "'force'" "{$P,\"force\":\"yes\"}"
 bad "force is 0" "'force'" "{$P,\"force\":0}"
+for w in never sometimes ALWAYS Improved "" "always "; do
+    bad "when '$w'" "'when'" "{$P,\"when\":\"$w\"}"
+done
+bad "when is true" "'when'" "{$P,\"when\":true}"
+bad "when is a number" "'when'" "{$P,\"when\":1}"
+bad "when is an array" "'when'" "{$P,\"when\":[\"always\"]}"
+bad "duplicate when" "'when'" "{$P,\"when\":\"always\",\"when\":\"improved\"}"
+bad "auto is not a request field" "'auto'" "{$P,\"auto\":true}"
 bad "revision is a pull field" "'revision'" "{$P,\"revision\":\"main\"}"
 bad "include is a pull field" "'include'" "{$P,\"include\":[\"*\"]}"
 bad "spec_yaml is a train field" "'spec_yaml'" "{$P,\"spec_yaml\":\"x\"}"
@@ -168,6 +176,8 @@ bad "duplicate source" "'source'" "{$P,\"source\":\"/etc\"}"
 bad "kind PUSH" "kind" "{\"kind\":\"PUSH\",\"source\":\"$dir\",\"repo\":\"org/x\"}"
 bad "source on a pull job" "'source'" "{\"kind\":\"pull\",\"repo\":\"org/x\",\"source\":\"$dir\"}"
 bad "branch on a train job" "'branch'" '{"spec_yaml":"x","branch":"main"}'
+bad "when on a train job" "'when'" '{"spec_yaml":"x","when":"always"}'
+bad "when on a pull job" "'when'" '{"kind":"pull","repo":"org/x","when":"always"}'
 bad "name with a newline" "'name'" "{$P,\"name\":\"a\\nb\"}"
 bad "timeout_s negative" "'timeout_s'" "{$P,\"timeout_s\":-1}"
 
@@ -189,7 +199,8 @@ post "{$P,\"name\":\"to-hub\"}"
 accepted "push: a directory, defaults" \
     ".kind == \"push\" and .output == null and .name == \"to-hub\" and (.spec | not) and
      .push == {\"source\":\"$dir\",\"dir\":\"$dir\",\"repo\":\"org/x\",\"repo_type\":\"model\",
-               \"branch\":\"main\",\"private\":false,\"force\":false,\"message\":null}"
+               \"branch\":\"main\",\"private\":false,\"force\":false,\"message\":null,
+               \"when\":\"always\",\"auto\":false}"
 push_job=$job
 if [ -n "$push_job" ] && [ "$(curl -sS --unix-socket "$sock" "$u/jobs" |
     jq -r --arg id "$push_job" '.jobs[] | select(.id == $id) | .kind')" = push ]; then
@@ -227,10 +238,15 @@ accepted "push: a 4096-byte message, a 256-byte branch, flags set, through a sym
      .push.branch == \"$br\" and .push.private and .push.force and (.push.message | length) == 4096
      and .timeout_s == 60"
 post "{$P,\"repo_type\":null,\"branch\":null,\"message\":null,\"private\":null,\"force\":null,
-       \"name\":null,\"timeout_s\":null}"
+       \"when\":null,\"name\":null,\"timeout_s\":null}"
 accepted "push: nulls count as absent" \
     '.push.repo_type == "model" and .push.branch == "main" and .push.private == false and
-     .push.force == false and .push.message == null and .name == null'
+     .push.force == false and .push.message == null and .push.when == "always" and
+     .push.auto == false and .name == null'
+post "{$P,\"when\":\"improved\"}"
+accepted "push: when improved" '.push.when == "improved" and .push.auto == false'
+post "{$P,\"when\":\"always\"}"
+accepted "push: when always" '.push.when == "always"'
 post "{$P,\"branch\":\"feature/x-1.2\",\"message\":\"line one\\n\\nline three\"}"
 accepted "push: a branch with a slash, a multi-line message" \
     '.push.branch == "feature/x-1.2" and .push.message == "line one\n\nline three"'

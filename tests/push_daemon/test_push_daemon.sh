@@ -4,14 +4,22 @@
 # argv and whether it got HF_TOKEN) and hands every other command to the real tcd-worker. This
 # checks tcd's side of the contract whatever state the real `tcd-worker push` is in:
 #   - the argv tcd spawns (push DIR --repo R --type T --branch B [--message M] [--private]
-#     [--force] --json), with DIR the resolved directory or a train job's output;
+#     [--force] --when W --json), with DIR the resolved directory or a train job's output, and
+#     --when always for a manual push (or the request's "when");
 #   - HF_TOKEN reaches push (and pull) workers, not train workers, and is in no job file;
 #   - tcctl push: per-file upload progress with bytes/s, the commit URL, "nothing changed; no
 #     commit", -q, --json, --detach, exit codes 0 / 1 (with the worker's message) / 3;
 #   - status and jobs show the kind, the repo and the source;
 #   - push and pull share transfer_concurrency; a queued push whose directory is gone fails
 #     with a reason; a train job that a push reads from cannot be removed (409);
-#   - a push interrupted by a daemon restart is re-queued and runs again.
+#   - a push interrupted by a daemon restart is re-queued and runs again;
+#   - a train spec with a push section: the succeeded train job queues exactly one push job
+#     (source the train job, repo/branch/private/message from the section, --when from
+#     push.when, "auto": true), named by the train job's push_job; `tcctl train` follows it and
+#     exits 0 (pushed), 0 (not pushed: the reason line), 1 (failed), 3 (cancelled); --json
+#     carries the push result; push.when never queues none; a tcd killed (TCD_TEST_CRASH)
+#     between the train job's end and the push job's creation, or right after it, makes the
+#     push job at start, once.
 #
 #   test_push_daemon.sh TCD TCD_WORKER TCCTL SOURCE_DIR
 set -u
@@ -119,6 +127,9 @@ slow)
     echo '{"type":"log","level":"info","message":"working slowly"}'
     for _ in \$(seq 600); do sleep 0.1 & wait \$!; done
     ;;
+notpushed)
+    echo "{\"type\":\"result\",\"state\":\"succeeded\",\"pushed\":false,\"repo\":\"\$repo\",\"reason\":\"not pushed: test accuracy 0.4 does not beat the champion's 0.9 on \$repo@main\",\"changed\":false,\"commit\":\"\",\"url\":\"\",\"metrics\":{\"files\":0,\"lfs_files\":0,\"lfs_uploaded\":0,\"lfs_skipped\":0,\"bytes_uploaded\":0,\"seconds\":0.1}}"
+    exit 0 ;;
 fail)
     echo '{"type":"log","level":"warn","message":"main has moved on"}'
     echo '{"type":"result","state":"failed","error":{"code":"non_fast_forward","message":"the branch main has moved on; push with --force to overwrite it"}}'
@@ -134,14 +145,15 @@ for f in config.json model.safetensors; do
 done
 changed=true up=1 skip=0
 [ "\$mode" = unchanged ] && changed=false up=0 skip=1
-echo "{\"type\":\"result\",\"state\":\"succeeded\",\"commit\":\"\$sha\",\"url\":\"\$HF_ENDPOINT/\$repo/commit/\$sha\",\"changed\":\$changed,\"metrics\":{\"lfs_uploaded\":\$up,\"lfs_skipped\":\$skip,\"bytes_uploaded\":\$((up * 1000)),\"files\":2,\"seconds\":0.5}}"
+echo "{\"type\":\"result\",\"state\":\"succeeded\",\"pushed\":true,\"commit\":\"\$sha\",\"url\":\"\$HF_ENDPOINT/\$repo/commit/\$sha\",\"changed\":\$changed,\"metrics\":{\"lfs_uploaded\":\$up,\"lfs_skipped\":\$skip,\"bytes_uploaded\":\$((up * 1000)),\"files\":2,\"seconds\":0.5}}"
 EOF
 chmod +x "$tmp/stub-worker"
 printf 'worker: %s\ntransfer_concurrency: 1\ncancel_grace_s: 5\n' "$tmp/stub-worker" >"$tmp/tcd.yaml"
 
 export TCD_SOCKET=$sock
+# start_tcd [VAR=VALUE...]: extra environment for tcd (TCD_TEST_CRASH=...)
 start_tcd() {
-    HF_ENDPOINT=http://hub.invalid HF_TOKEN=$token HF_HUB_CACHE=$tmp/cache \
+    env "$@" HF_ENDPOINT=http://hub.invalid HF_TOKEN=$token HF_HUB_CACHE=$tmp/cache \
         "$tcd" --config "$tmp/tcd.yaml" --state-dir "$tmp/state" --socket "$sock" \
         >>"$tmp/tcd.log" 2>&1 &
     tcd_pid=$!
@@ -170,15 +182,20 @@ expect "push DIR waits and exits 0" 0 -- "$tcctl" push "$dir" --repo org/m
 eq "it prints the commit URL on stdout" "$(cat "$tmp/out")" "$url"
 check "per-file upload progress with bytes/s" grep -Eq "model.safetensors 1.0 kB/1.0 kB 2.5 MB/s \(1/2 files\)" "$tmp/err"
 check "a summary on stderr" grep -q "succeeded: 2 files; LFS objects: 1 uploaded (1.0 kB), 0 already on the Hub; 0.5 s" "$tmp/err"
-eq "argv: push DIR --repo R --type model --branch main --json" "$(argv_of push | tr '\n' ' ')" \
-    "push $dir --repo org/m --type model --branch main --json "
+eq "argv: push DIR --repo R --type model --branch main --when always --json" \
+    "$(argv_of push | tr '\n' ' ')" "push $dir --repo org/m --type model --branch main --when always --json "
 eq "the push worker gets tcd's HF_TOKEN and HF_ENDPOINT" "$(cat "$tmp/stub/last-push.env")" \
     "$(printf 'HF_TOKEN=%s\nHF_ENDPOINT=http://hub.invalid' "$token")"
 
 (cd "$tmp" && "$tcctl" push model --repo org/m --dataset --private --force --branch dev \
     --message "two words" >"$tmp/out" 2>"$tmp/err")
 eq "a relative DIR and every flag" "$(argv_of push | tr '\n' '|')" \
-    "push|$dir|--repo|org/m|--type|dataset|--branch|dev|--message|two words|--private|--force|--json|"
+    "push|$dir|--repo|org/m|--type|dataset|--branch|dev|--message|two words|--private|--force|--when|always|--json|"
+"$tcctl" push "$dir" --repo org/m --when improved >"$tmp/out" 2>"$tmp/err"
+eq "push --when improved passes it on" "$(argv_of push | tr '\n' ' ')" \
+    "push $dir --repo org/m --type model --branch main --when improved --json "
+expect "push --when never is a usage error" 2 "--when is always or improved" -- \
+    "$tcctl" push "$dir" --repo org/m --when never
 
 echo unchanged >"$tmp/stub/mode"
 expect "push with nothing to change exits 0" 0 -- "$tcctl" push "$dir" --repo org/m
@@ -248,6 +265,7 @@ echo ok >"$tmp/stub/mode"
 expect "a small train job" 0 -- "$tcctl" -q train "$src/examples/fashion-mnist-mlp.yaml" \
     --set data.limit=1000 --set train.epochs=1 --set model.fc1=16 --set model.fc2=16
 train=$(head -1 "$tmp/out")
+eq "a train job without a push section has push_job null" "$(jget "$train" .push_job)" null
 eq "the train worker has no HF_TOKEN" "$(grep HF_TOKEN "$tmp/stub/all-run.env" | sort -u)" "HF_TOKEN unset"
 eq "the spec check has no HF_TOKEN" "$(grep HF_TOKEN "$tmp/stub/all-check.env" | sort -u)" "HF_TOKEN unset"
 eq "the pull worker gets HF_TOKEN" "$(grep HF_TOKEN "$tmp/stub/all-pull.env" | sort -u)" "HF_TOKEN=$token"
@@ -273,6 +291,159 @@ eq "  on its second attempt" "$(jget "$p4" .attempts)" 2
 check "  its events say it resumed the upload" grep -q "daemon restarted; resuming the upload" "$tmp/out"
 expect "logs of a push show the commit URL" 0 "result succeeded .* \(commit $url\)" -- "$tcctl" logs "$p4"
 expect "rm of the train job once the push is done" 0 "deleted $train" -- "$tcctl" rm "$train"
+
+# ---- a train spec with a push section ---------------------------------------------------------
+pspec=$tmp/push-spec.yaml
+cp "$src/examples/fashion-mnist-mlp.yaml" "$pspec"
+printf 'push: {repo: org/auto, branch: dev, private: true, when: improved, message: "auto push"}\n' >>"$pspec"
+tiny=(--set data.limit=2000 --set train.epochs=1 --set model.fc1=16)
+auto_url=http://hub.invalid/org/auto/commit/$sha
+# n_pushes: how many push workers the stub has run
+n_pushes() { grep -c HF_TOKEN "$tmp/stub/all-push.env" 2>/dev/null || echo 0; }
+# pushes_of ID: the push jobs whose source is ID
+pushes_of() { "$tcctl" --json jobs --limit 1000 | jq -r --arg s "$1" '.jobs[] | select(.kind == "push" and .push.source == $s) | .id'; }
+submitted() { grep -Eo 'submitted j[0-9a-f]{16}' "$tmp/err" | head -1 | cut -d' ' -f2; }
+
+echo ok >"$tmp/stub/mode"
+before=$(n_pushes)
+expect "train with push: {when: improved} waits for the push and exits 0" 0 -- \
+    "$tcctl" train "$pspec" "${tiny[@]}"
+t1=$(submitted)
+p1=$(jget "$t1" .push_job)
+check "  the train job names its push job" grep -Eq '^j[0-9a-f]{16}$' <<<"$p1"
+eq "  exactly one push job has the train job as its source" "$(pushes_of "$t1")" "$p1"
+eq "  the stub ran one push worker" "$(n_pushes)" $((before + 1))
+eq "  argv: the output, repo/branch/message/private from the spec, --when improved" \
+    "$(argv_of push | tr '\n' '|')" \
+    "push|$tmp/state/jobs/$t1/output|--repo|org/auto|--type|model|--branch|dev|--message|auto push|--private|--when|improved|--json|"
+check "  the push job: auto, when improved, the train job's owner" test \
+    "$("$tcctl" --json status "$p1" | jq -c '[.push.auto, .push.when, .push.repo, .push.branch,
+        .push.private, .push.force, .push.message, .push.dir, .owner_uid, .state]')" = \
+    "[true,\"improved\",\"org/auto\",\"dev\",true,false,\"auto push\",\"$tmp/state/jobs/$t1/output\",$(jget "$t1" .owner_uid),\"succeeded\"]"
+eq "  the last line on stdout is the commit URL" "$(tail -1 "$tmp/out")" "$auto_url"
+check "  the train outcome comes first" grep -q "^$t1 succeeded" "$tmp/out"
+check "  it says it follows the push job" \
+    grep -q "push job $p1: org/auto, branch dev (push.when improved); following it" "$tmp/err"
+check "  with the push's upload progress" grep -Eq "model.safetensors 1.0 kB/1.0 kB 2.5 MB/s" "$tmp/err"
+eq "  the train job's result event names the push job" \
+    "$("$tcctl" --json logs "$t1" | jq -rs 'last | .push_job')" "$p1"
+expect "  status of the train job shows the push job and its state" 0 -- "$tcctl" status "$t1"
+check "    push line" grep -Eq "^push +$p1 \(succeeded: $auto_url\)$" "$tmp/out"
+expect "  status of the push job shows when and where it came from" 0 -- "$tcctl" status "$p1"
+check "    when improved" grep -Eq "^repo +model org/auto, branch dev, private, when improved$" "$tmp/out"
+check "    by its push section" grep -Eq "^source +$t1 \(.*\), by its push section$" "$tmp/out"
+
+echo notpushed >"$tmp/stub/mode"
+expect "train with push, the model not better: exits 0" 0 -- "$tcctl" train "$pspec" "${tiny[@]}"
+t2=$(submitted)
+eq "  it prints the reason line last" "$(tail -1 "$tmp/out")" \
+    "not pushed: test accuracy 0.4 does not beat the champion's 0.9 on org/auto@main"
+p2=$(jget "$t2" .push_job)
+check "  the push job succeeded with pushed false and the reason" test \
+    "$(jget "$p2" '[.state, .result.pushed, .result.reason] | @json')" = \
+    "[\"succeeded\",false,\"not pushed: test accuracy 0.4 does not beat the champion's 0.9 on org/auto@main\"]"
+expect "  status of the train job shows it" 0 "^push +$p2 \(succeeded: not pushed: test accuracy" -- \
+    "$tcctl" status "$t2"
+expect "  logs of the push job show the reason" 0 "result succeeded .*\(not pushed: test accuracy 0.4" -- \
+    "$tcctl" logs "$p2"
+
+echo fail >"$tmp/stub/mode"
+expect "train with push, the push fails: exits 1 with the message" 1 \
+    "tcctl: job j[0-9a-f]{16} failed: .*the branch main has moved on" -- "$tcctl" train "$pspec" "${tiny[@]}"
+t3=$(submitted)
+eq "  the train job itself succeeded" "$(jget "$t3" .state)" succeeded
+eq "  its push job failed" "$(jget "$(jget "$t3" .push_job)" .state)" failed
+
+echo ok >"$tmp/stub/mode"
+expect "--json train with push" 0 -- "$tcctl" --json train "$pspec" "${tiny[@]}"
+check "  one line: the train result with the push result in \"push\"" jq -se "length == 1 and
+    .[0].type == \"result\" and .[0].state == \"succeeded\" and (.[0].metrics | has(\"test_accuracy\"))
+    and .[0].push_job == .[0].push.job and .[0].push.type == \"result\" and
+    .[0].push.state == \"succeeded\" and .[0].push.pushed == true and .[0].push.url == \"$auto_url\" and
+    .[0].push.changed == true" "$tmp/out"
+echo notpushed >"$tmp/stub/mode"
+expect "--json train with push, not pushed" 0 -- "$tcctl" --json train "$pspec" "${tiny[@]}"
+check "  push.pushed false and the reason" jq -se 'length == 1 and .[0].push.pushed == false and
+    (.[0].push.reason | startswith("not pushed: "))' "$tmp/out"
+echo ok >"$tmp/stub/mode"
+expect "-q train with push" 0 -- "$tcctl" -q train "$pspec" "${tiny[@]}"
+check "  prints the train job id, then the URL" test "$(sed 1d "$tmp/out")" = "$auto_url" -a \
+    "$(grep -cE '^j[0-9a-f]{16}$' "$tmp/out")" = 1
+expect "train --detach with push prints only the id" 0 "^j[0-9a-f]{16}$" -- \
+    "$tcctl" train "$pspec" "${tiny[@]}" --detach
+t4=$(cat "$tmp/out")
+check "  the push job runs all the same" wait_for "$t4" succeeded
+check "  and succeeds" wait_for "$(jget "$t4" .push_job)" succeeded
+
+echo slow >"$tmp/stub/mode"
+rm -f "$tmp/stub/started-push"
+"$tcctl" train "$pspec" "${tiny[@]}" >"$tmp/bg.out" 2>"$tmp/bg.err" &
+bg=$!
+wait_file "$tmp/stub/started-push"
+t5=$(grep -Eo 'submitted j[0-9a-f]{16}' "$tmp/bg.err" | head -1 | cut -d' ' -f2)
+"$tcctl" cancel "$(jget "$t5" .push_job)" >/dev/null
+wait "$bg"
+eq "train with push, the push cancelled: exits 3" "$?" 3
+
+echo ok >"$tmp/stub/mode"
+before=$(n_pushes)
+expect "train with --set push.when=never" 0 -- "$tcctl" train "$pspec" "${tiny[@]}" --set push.when=never
+t6=$(submitted)
+eq "  push_job is null" "$(jget "$t6" .push_job)" null
+eq "  no push job has it as its source" "$(pushes_of "$t6")" ""
+eq "  no push worker ran" "$(n_pushes)" "$before"
+check "  its events say why" sh -c "'$tcctl' logs '$t6' | grep -q \"push.when is 'never': no push job for org/auto\""
+
+# ---- a crash between the train job's end and its push job's creation ---------------------------
+# kill_tcd_at POINT: restart tcd with TCD_TEST_CRASH=POINT, submit a train job with a push
+# section, wait for tcd to kill itself there; $crash is the train job's id.
+kill_tcd_at() {
+    kill -TERM "$tcd_pid"
+    wait "$tcd_pid"
+    tcd_pid=
+    start_tcd TCD_TEST_CRASH="$1" || return 1
+    crash=$("$tcctl" -q train "$pspec" "${tiny[@]}" --detach)
+    local rc
+    { # bash's "Killed" notice goes nowhere
+        for _ in $(seq 300); do kill -0 "$tcd_pid" 2>/dev/null || break; sleep 0.1; done
+        wait "$tcd_pid"
+        rc=$?
+    } 2>/dev/null
+    tcd_pid=
+    [ "$rc" = 137 ]
+}
+tjson() { jq -c "$2" "$tmp/state/jobs/$1/job.json"; }
+before=$(n_pushes)
+check "tcd killed right after a train job with a push section succeeded" kill_tcd_at before-auto-push
+cp=$(jq -r .push_job "$tmp/state/jobs/$crash/job.json")
+eq "  job.json: succeeded, a push job id, push_pending" "$(tjson "$crash" '[.state, (.push_job | test("^j[0-9a-f]{16}$")), .tcd.push_pending]')" \
+    '["succeeded",true,true]'
+check "  the push job does not exist yet" test ! -e "$tmp/state/jobs/$cp"
+check "tcd starts again" start_tcd
+check "  the push job is created at start, with the id the train job saved" wait_for "$cp" succeeded
+eq "  exactly one push job for the train job" "$(pushes_of "$crash")" "$cp"
+eq "  one push worker ran" "$(n_pushes)" $((before + 1))
+eq "  with the spec's arguments" "$(argv_of push | tr '\n' '|')" \
+    "push|$tmp/state/jobs/$crash/output|--repo|org/auto|--type|model|--branch|dev|--message|auto push|--private|--when|improved|--json|"
+eq "  push_pending is cleared" "$(tjson "$crash" '[.push_job, .tcd.push_pending]')" "[\"$cp\",null]"
+
+before=$(n_pushes)
+check "tcd killed right after it created the push job" kill_tcd_at after-auto-push
+cp=$(jq -r .push_job "$tmp/state/jobs/$crash/job.json")
+eq "  job.json still says push_pending" "$(tjson "$crash" .tcd.push_pending)" true
+check "  the push job's directory is there" test -s "$tmp/state/jobs/$cp/job.json"
+check "tcd starts again" start_tcd
+check "  the push job runs" wait_for "$cp" succeeded
+eq "  no second push job for the train job" "$(pushes_of "$crash")" "$cp"
+eq "  one push worker ran" "$(n_pushes)" $((before + 1))
+eq "  push_pending is cleared" "$(tjson "$crash" '.tcd.push_pending')" null
+kill -TERM "$tcd_pid"
+wait "$tcd_pid"
+tcd_pid=
+check "tcd starts again (a plain restart)" start_tcd
+sleep 0.5
+eq "  still one push job for the train job" "$(pushes_of "$crash")" "$cp"
+eq "  and no new push worker" "$(n_pushes)" $((before + 1))
 
 # ---- the token stays out of the state directory ----------------------------------------------
 if grep -rqF "$token" "$tmp/state" "$tmp/tcd.log"; then

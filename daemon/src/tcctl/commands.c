@@ -321,6 +321,8 @@ static void print_transfer(const cJSON *job)
     const cJSON *x = kind ? cJSON_GetObjectItemCaseSensitive(job, kind) : NULL;
     const char *repo = tcctl_json_str(x, "repo"), *type = tcctl_json_str(x, "repo_type");
     const char *src = tcctl_json_str(x, "source"), *dir = tcctl_json_str(x, "dir");
+    const char *when = tcctl_json_str(x, "when");
+    int automatic = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "auto"));
 
     if (!cJSON_IsObject(x) || !repo)
         return;
@@ -333,12 +335,49 @@ static void print_transfer(const cJSON *job)
             printf(", private");
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "force")))
             printf(", force");
+        if (when && (automatic || strcmp(when, "always")))
+            printf(", when %s", when);
     }
     putchar('\n');
     if (src && dir && strcmp(src, dir))
-        printf("%-10s%s (%s)\n", "source", src, dir);
+        printf("%-10s%s (%s)%s\n", "source", src, dir, automatic ? ", by its push section" : "");
     else if (src)
         printf("%-10s%s\n", "source", src);
+}
+
+/* A train job's push job (push_job): "jXXXX (state: outcome)". */
+static void print_push_job(tcctl_ctx *c, const cJSON *job)
+{
+    const char *id = tcctl_json_str(job, "push_job");
+    const char *state, *reason, *url, *why;
+    const cJSON *result;
+    char path[64];
+    tcctl_response r;
+
+    if (!tcctl_job_id_valid(id))
+        return;
+    snprintf(path, sizeof(path), "/v1/jobs/%s", id);
+    if (tcctl_request(c, "GET", path, NULL, 0, &r) != TCCTL_NET_OK || r.status != 200) {
+        printf("%-10s%s (%s)\n", "push", id, r.status == 404 ? "deleted" : "state unknown");
+        tcctl_response_dispose(&r);
+        return;
+    }
+    state = or_str(tcctl_json_str(r.json, "state"), "?");
+    reason = tcctl_json_str(r.json, "reason");
+    result = cJSON_GetObjectItemCaseSensitive(r.json, "result");
+    url = tcctl_json_str(result, "url");
+    why = tcctl_json_str(result, "reason");
+    printf("%-10s%s (%s", "push", id, state);
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(result, "pushed")))
+        printf(": %s", why ? why : "not pushed");
+    else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(result, "changed")))
+        printf(": nothing changed; no commit");
+    else if (url && *url)
+        printf(": %s", url);
+    else if (reason)
+        printf(": %s", reason);
+    printf(")\n");
+    tcctl_response_dispose(&r);
 }
 
 static void print_status(const cJSON *job)
@@ -405,8 +444,10 @@ int tcctl_cmd_status(tcctl_ctx *c, int argc, char **argv)
         print_body(&r);
     else if (c->quiet)
         printf("%s\n", id);
-    else
+    else {
         print_status(r.json);
+        print_push_job(c, r.json);
+    }
     tcctl_response_dispose(&r);
     return TCCTL_EXIT_OK;
 }

@@ -165,7 +165,10 @@ static void render_result(follower *f, const cJSON *ev, const char *stamp)
         fprintf(f->out, " (output %s)", output);
     if (tcctl_json_str(ev, "snapshot"))
         fprintf(f->out, " (snapshot %s)", tcctl_json_str(ev, "snapshot"));
-    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ev, "changed")))
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ev, "pushed")))
+        fprintf(f->out, " (%s)",
+                tcctl_json_str(ev, "reason") ? tcctl_json_str(ev, "reason") : "not pushed");
+    else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ev, "changed")))
         fprintf(f->out, " (nothing changed; no commit)");
     else if (tcctl_json_str(ev, "url"))
         fprintf(f->out, " (commit %s)", tcctl_json_str(ev, "url"));
@@ -456,7 +459,7 @@ static const cJSON *push_result_item(const follower *f, const char *key)
  * A succeeded push: a summary on stderr, then the commit URL on stdout, or "nothing changed;
  * no commit" when the Hub already had everything (-q: the URL either way).
  */
-static int report_push(follower *f)
+static int report_pushed(follower *f)
 {
     const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(f->result, "metrics");
     const cJSON *url = push_result_item(f, "url"), *commit = push_result_item(f, "commit");
@@ -484,6 +487,22 @@ static int report_push(follower *f)
         printf("nothing changed; no commit\n");
     else
         printf("%s\n", where);
+    return TCCTL_EXIT_OK;
+}
+
+/*
+ * A succeeded push job: report_pushed, or for a push that was not made (when improved, and the
+ * run does not beat the model on the Hub) the worker's reason line on stdout ("not pushed: ...";
+ * -q: nothing).
+ */
+static int report_push(follower *f)
+{
+    const cJSON *reason = push_result_item(f, "reason");
+
+    if (!cJSON_IsFalse(push_result_item(f, "pushed")))
+        return report_pushed(f);
+    if (!f->c->quiet)
+        printf("%s\n", cJSON_IsString(reason) ? reason->valuestring : "not pushed");
     return TCCTL_EXIT_OK;
 }
 
@@ -735,16 +754,90 @@ static int train_epochs(const cJSON *job, const train_args *a)
     return epochs;
 }
 
+/* The push job of a succeeded train job (push_job of its job object) into id, "" when none. 0 or
+ * the exit status of a failed request (reported). */
+static int train_push_job(tcctl_ctx *c, const char *train, char *id, size_t cap)
+{
+    char path[64];
+    tcctl_response r;
+    const char *p;
+    int rc;
+
+    id[0] = '\0';
+    snprintf(path, sizeof(path), "/v1/jobs/%s", train);
+    if ((rc = tcctl_call(c, "GET", path, NULL, &r)) != 0)
+        return rc;
+    p = tcctl_json_str(r.json, "push_job");
+    if (tcctl_job_id_valid(p))
+        snprintf(id, cap, "%s", p);
+    tcctl_response_dispose(&r);
+    return TCCTL_EXIT_OK;
+}
+
+/*
+ * Follow push job pf->id, which a train job's push section queued, as `tcctl push` follows one,
+ * and report its outcome (--json: the caller prints pf->result). Returns the exit status: 0
+ * pushed or deliberately not pushed, 1 failed, 3 cancelled, or that of a lost daemon.
+ */
+static int follow_push_job(tcctl_ctx *c, follower *pf)
+{
+    char path[64];
+    tcctl_response r;
+    int rc;
+
+    if (!c->json && !c->quiet) {
+        snprintf(path, sizeof(path), "/v1/jobs/%s", pf->id);
+        if (tcctl_request(c, "GET", path, NULL, 0, &r) == TCCTL_NET_OK && r.status == 200) {
+            const cJSON *x = cJSON_GetObjectItemCaseSensitive(r.json, "push");
+            const char *repo = tcctl_json_str(x, "repo"), *branch = tcctl_json_str(x, "branch");
+            const char *when = tcctl_json_str(x, "when");
+
+            fprintf(stderr, "push job %s: %s, branch %s (push.when %s); following it\n", pf->id,
+                    repo ? repo : "?", branch ? branch : "main", when ? when : "always");
+        }
+        tcctl_response_dispose(&r);
+    }
+    pf->follow = 1;
+    pf->push = 1;
+    pf->human = !c->json && !c->quiet;
+    pf->show_bar = pf->human && isatty(STDERR_FILENO);
+    pf->quiet_result = 1;
+    rc = follow_events(pf, 0, NULL);
+    if (rc != TCCTL_EXIT_OK)
+        return rc;
+    if (!c->json)
+        return report_outcome(pf);
+    rc = tcctl_state_exit(tcctl_json_str(pf->result, "state"));
+    return rc < 0 ? TCCTL_EXIT_FAILED : rc;
+}
+
+/* --json: the train job's result line, with "push": the push job's result event when it has
+ * one. */
+static void print_train_json(follower *f, const follower *pf)
+{
+    cJSON *push = pf->result ? cJSON_Duplicate(pf->result, 1) : NULL;
+    char *line = NULL;
+
+    if (push) {
+        cJSON_DeleteItemFromObjectCaseSensitive(f->result, "push");
+        cJSON_AddItemToObject(f->result, "push", push);
+        line = cJSON_PrintUnformatted(f->result);
+    }
+    printf("%s\n", line ? line : f->result_line);
+    cJSON_free(line);
+}
+
 int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
 {
     train_args a;
-    char *yaml = NULL, *body = NULL, id[32];
+    char *yaml = NULL, *body = NULL, id[32], push_id[32] = "";
     tcctl_response r;
-    follower f;
+    follower f, pf;
     int rc = parse_train(c, argc, argv, &a);
 
     memset(&r, 0, sizeof(r));
     follower_init(&f, c, id);
+    follower_init(&pf, c, push_id);
     if (rc)
         return rc < 0 ? TCCTL_EXIT_OK : rc;
     rc = read_spec(a.spec, &yaml);
@@ -770,10 +863,21 @@ int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
     f.show_bar = f.human && isatty(STDERR_FILENO);
     f.quiet_result = 1;
     rc = follow_events(&f, 0, NULL);
-    if (rc == TCCTL_EXIT_OK)
+    if (rc != TCCTL_EXIT_OK)
+        goto out;
+    if (!c->json)
         rc = report_outcome(&f);
+    else if ((rc = tcctl_state_exit(tcctl_json_str(f.result, "state"))) < 0)
+        rc = TCCTL_EXIT_FAILED;
+    /* a spec with a push section: the push job queued when the train job succeeded */
+    if (rc == TCCTL_EXIT_OK && (rc = train_push_job(c, id, push_id, sizeof(push_id))) == 0 &&
+        push_id[0])
+        rc = follow_push_job(c, &pf);
+    if (c->json)
+        print_train_json(&f, &pf);
 out:
     follower_dispose(&f);
+    follower_dispose(&pf);
     tcctl_response_dispose(&r);
     free(body);
     free(yaml);
@@ -954,7 +1058,7 @@ out:
 /* ---- push -------------------------------------------------------------------------------- */
 
 typedef struct push_args {
-    const char *source, *repo, *branch, *message, *name, *timeout;
+    const char *source, *repo, *branch, *message, *name, *timeout, *when;
     char *dir; /* source made absolute (malloc'd), NULL for a job id */
     int dataset, private_repo, force, detach;
     double timeout_s;
@@ -1000,8 +1104,8 @@ static int parse_push_flag(push_args *a, const char *arg)
 
 static int parse_push(tcctl_ctx *c, int argc, char **argv, push_args *a)
 {
-    static const char *const valued[] = {"--repo", "--branch", "--message", "--name"};
-    const char **dst[] = {&a->repo, &a->branch, &a->message, &a->name};
+    static const char *const valued[] = {"--repo", "--branch", "--message", "--name", "--when"};
+    const char **dst[] = {&a->repo, &a->branch, &a->message, &a->name, &a->when};
     int i, r;
     size_t k;
 
@@ -1044,6 +1148,8 @@ static int parse_push(tcctl_ctx *c, int argc, char **argv, push_args *a)
         return tcctl_usage_error("push", "--branch wants a branch name, got '%s'", a->branch);
     if (a->message && (!*a->message || strlen(a->message) > 4096))
         return tcctl_usage_error("push", "--message must be 1..4096 bytes");
+    if (a->when && strcmp(a->when, "always") && strcmp(a->when, "improved"))
+        return tcctl_usage_error("push", "--when is always or improved, not '%s'", a->when);
     return push_source(a);
 }
 
@@ -1064,6 +1170,8 @@ static char *push_body(const push_args *a)
         cJSON_AddStringToObject(body, "message", a->message);
     cJSON_AddBoolToObject(body, "private", a->private_repo);
     cJSON_AddBoolToObject(body, "force", a->force);
+    if (a->when)
+        cJSON_AddStringToObject(body, "when", a->when);
     if (a->name)
         cJSON_AddStringToObject(body, "name", a->name);
     if (a->timeout)

@@ -33,7 +33,12 @@ static const command commands[] = {
      "  Submit a training job from a YAML spec (at most 256 KiB). --set overrides one value\n"
      "  (repeatable), --name labels the job, --timeout D (90, 30s, 15m, 2h, 1d) makes the\n"
      "  daemon stop the job after D (state timed_out). By default tcctl follows the job and\n"
-     "  exits with its outcome (--wait); --detach prints the job id and exits 0.\n"},
+     "  exits with its outcome (--wait); --detach prints the job id and exits 0. When the\n"
+     "  spec has a push section (push: {repo, branch, private, when}), the succeeded job\n"
+     "  queues a push job and tcctl follows that too, as `tcctl push` does: it prints the\n"
+     "  commit URL, \"nothing changed; no commit\" or the reason it did not push (when:\n"
+     "  improved, and the model on the Hub is as good), and exits 0, 1 when the push failed,\n"
+     "  3 when it was cancelled (--json: the result line gets the push's result as \"push\").\n"},
     {"pull", tcctl_cmd_pull,
      "pull [model|dataset] ORG/NAME [--revision R] [--include G]... [--exclude G]... [--name NAME] "
      "[--timeout D] [--detach]",
@@ -45,13 +50,16 @@ static const command commands[] = {
      "  or interrupted pull keeps its partial files and resumes on the next pull.\n"},
     {"push", tcctl_cmd_push,
      "push JOB_ID|DIR --repo ORG/NAME [--dataset] [--private] [--branch B] [--message M] "
-     "[--force] [--name NAME] [--timeout D] [--detach]",
+     "[--force] [--when always|improved] [--name NAME] [--timeout D] [--detach]",
      "  Push a succeeded train job's output (by job id) or a directory to a Hub repo with git\n"
      "  and Git LFS, as a tcd job (tcd's HF_ENDPOINT and HF_TOKEN apply). The repo is created\n"
      "  when missing (--private: as a private repo; --dataset: a dataset repo, else a model).\n"
      "  --branch B pushes to B (default main), --message M sets the commit message, --force\n"
-     "  overwrites a branch that has moved on (else a non-fast-forward push fails). A relative\n"
-     "  DIR is made absolute (write ./jXXXX for a directory named like a job id); tcd pushes\n"
+     "  overwrites a branch that has moved on (else a non-fast-forward push fails). --when\n"
+     "  improved pushes a train job's output only when it beats the model on the Hub (the\n"
+     "  metric in the Hub's card; else tcctl prints why not and exits 0); --when always, the\n"
+     "  default, pushes whatever the spec's push.when says. A relative DIR is made absolute\n"
+     "  (write ./jXXXX for a directory named like a job id); tcd pushes\n"
      "  only a directory the caller owns. tcctl follows the job, showing each file's upload\n"
      "  progress and bytes/s, and prints the commit URL, or \"nothing changed; no commit\"\n"
      "  when the Hub already has the same files (-q: only the URL; --json: the result\n"
@@ -68,7 +76,8 @@ static const command commands[] = {
      "  the ids.\n"},
     {"status", tcctl_cmd_status, "status ID",
      "  Show one job: state, reason, times, progress, metrics, output directory; the repo\n"
-     "  of a pull or push job, and a push job's source, commit and URL.\n"
+     "  of a pull or push job, and a push job's source, commit and URL; the push job that a\n"
+     "  train job's push section queued, with its state.\n"
      "  --json prints the job object as the API returns it.\n"},
     {"logs", tcctl_cmd_logs, "logs ID [-f|--follow] [--since N]",
      "  Print a job's events (log lines, metrics, state changes, the result). -f follows\n"

@@ -45,7 +45,7 @@ typedef struct tcd_api__create {
     int pull; /* kind "pull" */
     int push; /* kind "push" */
     /* owned; pull: {repo, repo_type, revision, include, exclude}; push: {source, repo,
-     * repo_type, branch, private, force, message} (message absent when not given) */
+     * repo_type, branch, private, force, message, when} (message absent when not given) */
     cJSON *xfer_obj;
     const char *spec_yaml;
     const char **sets; /* n_sets entries, malloc'd array */

@@ -362,6 +362,25 @@ static int check_flag(tcd_api__create *c, const cJSON *v, const char *field, tcd
     return 0;
 }
 
+/* "always" (the default: a manual push always pushes) or "improved" (only when the run beats the
+ * champion on the Hub; the worker decides). "never" is for train specs only. */
+static int check_when(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, "when", "a string");
+    if (strcmp(v->valuestring, "always") != 0 && strcmp(v->valuestring, "improved") != 0) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'when' must be 'always' or 'improved', got '%.64s'",
+                           v->valuestring);
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(c->xfer_obj, "when");
+    cJSON_AddStringToObject(c->xfer_obj, "when", v->valuestring);
+    return 0;
+}
+
 /* ---- train fields ---- */
 
 static int check_spec(tcd_api__create *c, const cJSON *v, const tcd_limits *lim, tcd_api__error *e)
@@ -497,6 +516,8 @@ static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim
         return check_message(c, f, e);
     if (c->push && (strcmp(k, "private") == 0 || strcmp(k, "force") == 0))
         return check_flag(c, f, k, e);
+    if (c->push && strcmp(k, "when") == 0)
+        return check_when(c, f, e);
     if (c->pull && strcmp(k, "revision") == 0)
         return check_revision(c, f, e);
     if (c->pull && (strcmp(k, "include") == 0 || strcmp(k, "exclude") == 0))
@@ -521,7 +542,8 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
             !cJSON_AddStringToObject(c->xfer_obj, "repo_type", "model") ||
             !cJSON_AddStringToObject(c->xfer_obj, c->pull ? "revision" : "branch", "main") ||
             (c->push && (!cJSON_AddFalseToObject(c->xfer_obj, "private") ||
-                         !cJSON_AddFalseToObject(c->xfer_obj, "force")))) {
+                         !cJSON_AddFalseToObject(c->xfer_obj, "force") ||
+                         !cJSON_AddStringToObject(c->xfer_obj, "when", "always")))) {
             tcd_api__error_set(e, 500, "internal", "out of memory");
             return -1;
         }

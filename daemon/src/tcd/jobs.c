@@ -9,7 +9,15 @@
  * and continues across daemon restarts (tcd_job__load scans the file).
  *
  * job.json is the job object of docs/api.md plus one internal key, "tcd":
- * {"set":[...],"pid":N} (the --set entries, the worker's pid).
+ * {"set":[...],"pid":N,"push_pending":B} (the --set entries, the worker's pid, and for a train
+ * job that succeeded with a push section, whether its push job is still to be created).
+ *
+ * A train job whose spec has push.repo (and push.when other than "never") queues a push job
+ * when it succeeds. Exactly once, across crashes: the push job's id is chosen first and saved
+ * with the train job's final state ("push_job" plus push_pending), then the push job is created
+ * under that id (its directory renamed into jobs/, and jobs/ synced), then push_pending is
+ * cleared. A daemon that dies in between finds push_pending at start and creates the push job
+ * unless jobs/<id> is there already (tcd_job__queue_push).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -308,6 +316,7 @@ static cJSON *job_json(const tcd_job *j, int disk)
         out = tcd_strdup_printf("%s/output", j->dir);
         add_str(o, "output", out);
         free(out);
+        add_str(o, "push_job", j->push_job[0] ? j->push_job : NULL);
     }
     add_dup(o, "progress", j->progress);
     add_dup(o, "result", j->result);
@@ -316,6 +325,8 @@ static cJSON *job_json(const tcd_job *j, int disk)
         for (i = 0; i < j->n_sets; i++)
             cJSON_AddItemToArray(s, cJSON_CreateString(j->sets[i]));
         cJSON_AddNumberToObject(t, "pid", (double)(j->pid ? j->pid : j->prev_pid));
+        if (j->push_pending)
+            cJSON_AddTrueToObject(t, "push_pending");
     }
     return o;
 }
@@ -497,6 +508,9 @@ static void result_take(tcd_job *j, const cJSON *r, const char *key, int types)
     cJSON_AddItemToObject(j->result, key, c);
 }
 
+static void plan_push(tcd_daemon *d, tcd_job *j);
+static void test_crash_point(const char *name);
+
 void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason)
 {
     cJSON *r = j->worker_result, *m;
@@ -505,6 +519,8 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     j->state = s;
     set_reason(j, reason);
     j->finished = tcd_now();
+    if (j->kind == TCD_JOB_TRAIN && s == TCD_JOB_SUCCEEDED)
+        plan_push(d, j);
     emit_state(d, j);
 
     if (!r) {
@@ -524,6 +540,10 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
             cJSON_AddStringToObject(r, "output", p);
         free(p);
     }
+    if (j->kind == TCD_JOB_TRAIN && j->push_job[0]) {
+        cJSON_DeleteItemFromObjectCaseSensitive(r, "push_job");
+        cJSON_AddStringToObject(r, "push_job", j->push_job);
+    }
     m = cJSON_GetObjectItemCaseSensitive(r, "metrics");
     if (cJSON_IsObject(m)) {
         cJSON_Delete(j->result);
@@ -535,9 +555,15 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
         result_take(j, r, "commit", cJSON_String);
         result_take(j, r, "url", cJSON_String);
         result_take(j, r, "changed", cJSON_True | cJSON_False);
+        result_take(j, r, "pushed", cJSON_True | cJSON_False);
+        result_take(j, r, "reason", cJSON_String);
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
+    if (j->push_pending) {
+        test_crash_point("before-auto-push");
+        tcd_job__queue_push(d, j);
+    }
 }
 
 /* ---- reading events.ndjson ---------------------------------------------------------------- */
@@ -889,7 +915,12 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
         j->progress = cJSON_Duplicate(x, 1);
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "result")) && cJSON_IsObject(x))
         j->result = cJSON_Duplicate(x, 1);
+    x = cJSON_GetObjectItemCaseSensitive(o, "push_job");
+    if (j->kind == TCD_JOB_TRAIN && cJSON_IsString(x) && tcd_job_id_valid(x->valuestring))
+        snprintf(j->push_job, sizeof(j->push_job), "%s", x->valuestring);
     x = cJSON_GetObjectItemCaseSensitive(o, "tcd");
+    j->push_pending =
+        j->push_job[0] && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "push_pending"));
     if (load_sets(j, cJSON_GetObjectItemCaseSensitive(x, "set")) < 0) {
         fail(0, err, errcap, "out of memory");
         goto bad;
@@ -1114,13 +1145,15 @@ oom:
 
 /*
  * With d->lock held: write job.json into the prepared directory tmp, rename it
- * to final_dir, add the job to d, announce it and wake the scheduler. On
- * success d owns j. On failure j is not added; tmp may remain for the caller
- * to remove.
+ * to final_dir (an existing final_dir with files is never replaced) and sync
+ * jobs/, add the job to d, announce it and wake the scheduler. On success d
+ * owns j. On failure j is not added; tmp may remain for the caller to remove.
+ * *out: the job object; out may be NULL.
  */
 static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const char *tmp,
                        const char *final_dir, cJSON **out, char *err, size_t errcap)
 {
+    char *jobs_dir;
     int r;
 
     if ((r = job_save_to(j, json_path)) < 0 || rename(tmp, final_dir) < 0) {
@@ -1129,13 +1162,19 @@ static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const c
         tcd_log(TCD_LOG_ERR, "%s", err);
         return r;
     }
+    if (!(jobs_dir = tcd_strdup_printf("%s/jobs", d->cfg.state_dir)) ||
+        (r = tcd_fsync_dir(jobs_dir)) < 0)
+        tcd_log(TCD_LOG_WARNING, "cannot sync %s/jobs: %s, ignoring", d->cfg.state_dir,
+                jobs_dir ? strerror(-r) : "out of memory");
+    free(jobs_dir);
     if (tcd_job__add(d, j) < 0) {
         tcd_rm_rf(final_dir);
         return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
     }
     emit_state(d, j);
     d->jobs_created_total++;
-    *out = job_json(j, 0);
+    if (out)
+        *out = job_json(j, 0);
     tcd_log(TCD_LOG_INFO, "job %s (%s) queued by uid %u", j->id, tcd_job__kind_name(j->kind),
             (unsigned)j->owner);
     tcd_job__wake(d);
@@ -1202,34 +1241,21 @@ out:
     return r;
 }
 
-/* Create a pull or push job from its (validated, complete) object: persist job.json, queue it. */
-static int create_transfer(tcd_daemon *d, uid_t owner, tcd_job_kind kind, const cJSON *xfer,
-                           const char *name, double timeout_s, cJSON **out, char *err,
-                           size_t errcap)
+/*
+ * With d->lock held: a pull or push job with id from its (validated, complete) object: job.json
+ * written in STATE/tmp/<id>, renamed into jobs/, queued. *out: the job object (out may be NULL).
+ */
+static int transfer_publish(tcd_daemon *d, const char *id, uid_t owner, tcd_job_kind kind,
+                            const cJSON *xfer, const char *name, double timeout_s, cJSON **out,
+                            char *err, size_t errcap)
 {
-    char id[18], *tmp = NULL, *json_path = NULL, *final_dir = NULL;
+    char *tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
+    char *json_path = tcd_strdup_printf("%s/tmp/%s/job.json", d->cfg.state_dir, id);
+    char *final_dir = tcd_strdup_printf("%s/jobs/%s", d->cfg.state_dir, id);
     tcd_job *j = NULL;
-    int r, locked = 0;
+    int r;
 
-    if ((r = check_args(d, tcd_job__kind_name(kind), NULL, 0, name, timeout_s, err, errcap)) < 0)
-        return r;
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(xfer, "repo")))
-        return fail(TCD_E_BAD_REQUEST, err, errcap, "a %s job needs a repo",
-                    tcd_job__kind_name(kind));
-    if (new_id(id) < 0)
-        return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
-    tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
-    json_path = tcd_strdup_printf("%s/tmp/%s/job.json", d->cfg.state_dir, id);
-    final_dir = tcd_strdup_printf("%s/jobs/%s", d->cfg.state_dir, id);
-    pthread_mutex_lock(&d->lock);
-    locked = 1;
-    if (!tmp || !json_path || !final_dir) {
-        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
-        goto out;
-    }
-    if ((r = admit(d, err, errcap)) < 0)
-        goto out;
-    if (!(j = job_new(d, id))) {
+    if (!tmp || !json_path || !final_dir || !(j = job_new(d, id))) {
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }
@@ -1254,14 +1280,34 @@ static int create_transfer(tcd_daemon *d, uid_t owner, tcd_job_kind kind, const 
     tmp = NULL; /* renamed: now the job's directory */
     j = NULL;   /* owned by d */
 out:
-    if (locked)
-        pthread_mutex_unlock(&d->lock);
     if (tmp)
         tcd_rm_rf(tmp);
     tcd_job__free(j);
     free(tmp);
     free(json_path);
     free(final_dir);
+    return r;
+}
+
+/* Create a pull or push job from its (validated, complete) object: persist job.json, queue it. */
+static int create_transfer(tcd_daemon *d, uid_t owner, tcd_job_kind kind, const cJSON *xfer,
+                           const char *name, double timeout_s, cJSON **out, char *err,
+                           size_t errcap)
+{
+    char id[18];
+    int r;
+
+    if ((r = check_args(d, tcd_job__kind_name(kind), NULL, 0, name, timeout_s, err, errcap)) < 0)
+        return r;
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(xfer, "repo")))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "a %s job needs a repo",
+                    tcd_job__kind_name(kind));
+    if (new_id(id) < 0)
+        return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
+    pthread_mutex_lock(&d->lock);
+    if ((r = admit(d, err, errcap)) == TCD_OK)
+        r = transfer_publish(d, id, owner, kind, xfer, name, timeout_s, out, err, errcap);
+    pthread_mutex_unlock(&d->lock);
     return r;
 }
 
@@ -1423,8 +1469,8 @@ static int resolve_source(tcd_daemon *d, uid_t caller, const char *source, char 
 int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const char *name,
                          double timeout_s, cJSON **out, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"repo",    "repo_type", "branch",
-                                       "private", "force",     "message"};
+    static const char *const keys[] = {"repo",  "repo_type", "branch", "private",
+                                       "force", "message",   "when"};
     const cJSON *source = cJSON_GetObjectItemCaseSensitive(push, "source");
     cJSON *obj = NULL, *v;
     char *dir = NULL, why[512];
@@ -1451,11 +1497,145 @@ int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const ch
             goto out;
         }
     }
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "when"))) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "when");
+        if (!cJSON_AddStringToObject(obj, "when", "always")) {
+            r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+            goto out;
+        }
+    }
+    if (!cJSON_AddFalseToObject(obj, "auto")) {
+        r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+        goto out;
+    }
     r = create_transfer(d, owner, TCD_JOB_PUSH, obj, name, timeout_s, out, err, errcap);
 out:
     cJSON_Delete(obj);
     free(dir);
     return r;
+}
+
+/* ---- push jobs queued by train jobs -------------------------------------------------------- */
+
+/* A string of the spec of train job j (section sec, key key), or NULL. */
+static const char *spec_str(const tcd_job *j, const char *sec, const char *key)
+{
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->spec, sec), key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/*
+ * Test hook (tests/push_daemon): with TCD_TEST_CRASH=NAME in its environment, tcd kills itself
+ * with SIGKILL, as a crash or a power cut would, at the point of that name: "before-auto-push"
+ * (a train job's final state and its push job's id are saved, the push job does not exist yet)
+ * or "after-auto-push" (the push job is created, the train job's push_pending not cleared yet).
+ */
+static void test_crash_point(const char *name)
+{
+    const char *v = getenv("TCD_TEST_CRASH");
+
+    if (v && !strcmp(v, name)) {
+        tcd_log(TCD_LOG_WARNING, "TCD_TEST_CRASH=%s: killing tcd here", name);
+        kill(getpid(), SIGKILL);
+    }
+}
+
+/*
+ * Train job j is about to be saved as succeeded: when its spec has push.repo and push.when is
+ * not "never", choose its push job's id (saved with the final state, created right after by
+ * tcd_job__queue_push).
+ */
+static void plan_push(tcd_daemon *d, tcd_job *j)
+{
+    const char *repo = spec_str(j, "push", "repo"), *when = spec_str(j, "push", "when");
+
+    j->push_job[0] = '\0';
+    j->push_pending = 0;
+    if (!repo)
+        return;
+    if (!when)
+        when = "always";
+    if (!strcmp(when, "never")) {
+        tcd_job__log(d, j, "info", "push.when is 'never': no push job for %s", repo);
+        return;
+    }
+    if (strcmp(when, "always") && strcmp(when, "improved")) {
+        tcd_job__log(d, j, "warn",
+                     "push.when '%.64s' is not always, improved or never; no push job", when);
+        return;
+    }
+    if (new_id(j->push_job) < 0) {
+        j->push_job[0] = '\0';
+        tcd_log(TCD_LOG_ERR, "job %s: cannot make a job id for its push: %s", j->id,
+                strerror(errno));
+        tcd_job__log(d, j, "error", "cannot queue the push to %s: no job id (%s)", repo,
+                     strerror(errno));
+        return;
+    }
+    j->push_pending = 1;
+    tcd_job__log(d, j, "info", "the output goes to %s, branch %s (push.when %s): push job %s", repo,
+                 spec_str(j, "push", "branch") ? spec_str(j, "push", "branch") : "main", when,
+                 j->push_job);
+}
+
+/* The push member of train job j's push job. NULL on OOM. */
+static cJSON *auto_push_object(const tcd_job *j)
+{
+    const char *branch = spec_str(j, "push", "branch"), *priv = spec_str(j, "push", "private");
+    const char *msg = spec_str(j, "push", "message"), *when = spec_str(j, "push", "when");
+    cJSON *o = cJSON_CreateObject();
+    char *dir = tcd_strdup_printf("%s/output", j->dir);
+    int ok = o && dir;
+
+    ok = ok && cJSON_AddStringToObject(o, "source", j->id);
+    ok = ok && cJSON_AddStringToObject(o, "dir", dir);
+    ok = ok && cJSON_AddStringToObject(o, "repo", spec_str(j, "push", "repo"));
+    ok = ok && cJSON_AddStringToObject(o, "repo_type", "model");
+    ok = ok && cJSON_AddStringToObject(o, "branch", branch ? branch : "main");
+    ok = ok && cJSON_AddBoolToObject(o, "private",
+                                     priv && (!strcmp(priv, "true") || !strcmp(priv, "yes")));
+    ok = ok && cJSON_AddFalseToObject(o, "force");
+    ok = ok && (msg ? cJSON_AddStringToObject(o, "message", msg) != NULL
+                    : cJSON_AddNullToObject(o, "message") != NULL);
+    ok = ok && cJSON_AddStringToObject(o, "when", when ? when : "always");
+    ok = ok && cJSON_AddTrueToObject(o, "auto");
+    free(dir);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+void tcd_job__queue_push(tcd_daemon *d, tcd_job *j)
+{
+    cJSON *x = NULL;
+    char err[512];
+    int r;
+
+    if (!j->push_pending)
+        return;
+    if (tcd_job__find(d, j->push_job)) {
+        tcd_log(TCD_LOG_INFO, "job %s: its push job %s exists already", j->id, j->push_job);
+    } else if (!spec_str(j, "push", "repo")) {
+        tcd_log(TCD_LOG_ERR, "job %s: cannot queue its push job: the spec has no push.repo", j->id);
+        j->push_job[0] = '\0';
+    } else if (!(x = auto_push_object(j))) {
+        tcd_log(TCD_LOG_ERR, "job %s: cannot queue its push job: out of memory", j->id);
+        j->push_job[0] = '\0';
+    } else if ((r = transfer_publish(d, j->push_job, j->owner, TCD_JOB_PUSH, x, NULL, 0, NULL, err,
+                                     sizeof(err))) < 0) {
+        tcd_log(TCD_LOG_ERR, "job %s: cannot queue its push job %s: %s", j->id, j->push_job, err);
+        j->push_job[0] = '\0';
+    } else {
+        tcd_log(TCD_LOG_INFO, "job %s: queued its push job %s", j->id, j->push_job);
+        test_crash_point("after-auto-push");
+    }
+    cJSON_Delete(x);
+    j->push_pending = 0;
+    tcd_job__save(d, j);
 }
 
 /* ---- list, get, cancel, delete ------------------------------------------------------------ */

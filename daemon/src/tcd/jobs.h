@@ -56,14 +56,19 @@ typedef struct tcd_job {
     int exit_code, exit_signal; /* -1 = null */
     tcd_job_kind kind;
     /* pull: {repo, repo_type, revision, include, exclude}; push: {source, dir, repo, repo_type,
-     * branch, private, force, message}; NULL for train jobs */
+     * branch, private, force, message, when, auto}; NULL for train jobs */
     cJSON *xfer;
     cJSON *spec; /* the spec (with --set applied), string values */
     char **sets; /* --set entries, NULL-terminated */
     size_t n_sets;
     cJSON *progress; /* last progress event (no seq/ts/job/type); NULL */
     cJSON *result;   /* metrics of the result event (pull: plus "snapshot"; push: plus "commit",
-                        "url", "changed"); NULL */
+                        "url", "changed", "pushed", "reason"); NULL */
+    /* train: the push job its spec's push section asked for ("push_job"); "" when none */
+    char push_job[18];
+    /* train: push_job is chosen and saved in job.json, the push job not created yet (a crash in
+     * between: tcd_jobs_load creates it) */
+    int push_pending;
 
     /* events.ndjson */
     int64_t seq;      /* last seq written */
@@ -123,6 +128,15 @@ void tcd_job__set_state(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *
 /* Final transition: `state` event, then the `result` event (the worker's or a synthesized one),
  * save. */
 void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason);
+
+/*
+ * With d->lock held: create the push job that train job j chose when it succeeded
+ * (j->push_pending), with the id j->push_job, unless a job of that id exists already; then clear
+ * push_pending and save j. Runs at j's final transition and, after a crash between that and the
+ * push job's creation, from tcd_jobs_load. When the push job cannot be created, j's push_job
+ * becomes null and j gets a log event saying why.
+ */
+void tcd_job__queue_push(tcd_daemon *d, tcd_job *j);
 
 /* Wake the main loop (new job, cancel). */
 void tcd_job__wake(tcd_daemon *d);

@@ -251,7 +251,9 @@ static const char *xfer_str(const tcd_job *j, const char *key, const char *dflt)
     return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
-/* `push DIR --repo R --type T --branch B [--message M] [--private] [--force]` into argv. */
+/* `push DIR --repo R --type T --branch B [--message M] [--private] [--force] --when W` into argv
+ * (at most 15 entries). W: the job's "when"; a push job without one (made by an older tcd)
+ * pushes always, whatever push.when the pushed directory's tcd-spec.yaml says. */
 static size_t add_push_args(const char **argv, size_t k, const tcd_job *j)
 {
     const char *msg = xfer_str(j, "message", NULL);
@@ -272,6 +274,8 @@ static size_t add_push_args(const char **argv, size_t k, const tcd_job *j)
         argv[k++] = "--private";
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->xfer, "force")))
         argv[k++] = "--force";
+    argv[k++] = "--when";
+    argv[k++] = xfer_str(j, "when", "always");
     return k;
 }
 
@@ -279,7 +283,8 @@ static int spawn_worker(tcd_daemon *d, tcd_job *j, char *err, size_t errcap)
 {
     const cJSON *inc = cJSON_GetObjectItemCaseSensitive(j->xfer, "include");
     const cJSON *exc = cJSON_GetObjectItemCaseSensitive(j->xfer, "exclude");
-    size_t n_args = j->n_sets * 2 + 16 + 2 * (size_t)cJSON_GetArraySize(inc) +
+    /* argv[0], the command's own (run: 6, pull: 6, push: 15), --json, NULL */
+    size_t n_args = j->n_sets * 2 + 24 + 2 * (size_t)cJSON_GetArraySize(inc) +
                     2 * (size_t)cJSON_GetArraySize(exc);
     const char **argv = calloc(n_args, sizeof(char *));
     char *spec = tcd_strdup_printf("%s/spec.yaml", j->dir);
@@ -737,7 +742,7 @@ int tcd_jobs_load(tcd_daemon *d)
     char *dir = tcd_strdup_printf("%s/jobs", d->cfg.state_dir), err[512];
     struct dirent *e;
     DIR *dp;
-    size_t i;
+    size_t i, n;
 
     if (!dir)
         return -1;
@@ -767,10 +772,14 @@ int tcd_jobs_load(tcd_daemon *d)
     closedir(dp);
     if (d->n_jobs)
         qsort(d->jobs, d->n_jobs, sizeof(*d->jobs), by_created);
-    for (i = 0; i < d->n_jobs; i++)
+    n = d->n_jobs; /* push jobs created below are new and queued */
+    for (i = 0; i < n; i++) {
         if (d->jobs[i]->state == TCD_JOB_RUNNING)
             resume(d, d->jobs[i]);
-    tcd_log(TCD_LOG_INFO, "loaded %zu jobs from %s", d->n_jobs, dir);
+        else if (d->jobs[i]->push_pending)
+            tcd_job__queue_push(d, d->jobs[i]); /* tcd stopped before it created the push job */
+    }
+    tcd_log(TCD_LOG_INFO, "loaded %zu jobs from %s", n, dir);
     pthread_mutex_unlock(&d->lock);
     free(dir);
     return 0;

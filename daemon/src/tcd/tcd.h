@@ -112,10 +112,11 @@ int tcd_jobs_create_pull(tcd_daemon *d, uid_t owner, const cJSON *pull, const ch
                          double timeout_s, cJSON **out, char *err, size_t errcap);
 
 /*
- * Create a push job from push = {source, repo, repo_type, branch, private, force, message}
- * (validated by the API layer). source is a job id (a succeeded train job of owner, or any job
- * for root: its output directory is pushed) or an absolute directory (owned by owner, see
- * tcd_job__push_dir_check); the job's push object gets the resolved "dir". Errors: 404
+ * Create a push job from push = {source, repo, repo_type, branch, private, force, message, when}
+ * (validated by the API layer; when defaults to "always"). source is a job id (a succeeded
+ * train job of owner, or any job for root: its output directory is pushed) or an absolute
+ * directory (owned by owner, see tcd_job__push_dir_check); the job's push object gets the
+ * resolved "dir" and "auto": false (true marks the push jobs that train jobs queue). Errors: 404
  * job_not_found, 403 permission_denied, 400 bad_request for the source; then as pull.
  */
 int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const char *name,
