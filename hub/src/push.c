@@ -719,6 +719,7 @@ static int connect_and_fetch(push_run *p)
 {
     git_remote_callbacks cb;
     git_fetch_options fo;
+    git_remote_create_options ro;
     const git_remote_head **heads;
     size_t n, i;
     char want[600], spec[1300];
@@ -729,7 +730,12 @@ static int connect_and_fetch(push_run *p)
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
     set_callbacks(&cb, &p->g);
     p->g.cred_calls = 0;
-    if (git_remote_create_anonymous(&p->remote, p->repo, p->url) < 0 ||
+    /* anonymous, and without url.*.insteadOf lookups: the endpoint is used as given (and
+     * libgit2 1.5 leaks the regex match data of that lookup) */
+    git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    ro.repository = p->repo;
+    ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    if (git_remote_create_with_opts(&p->remote, p->url, &ro) < 0 ||
         git_remote_connect(p->remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0 ||
         git_remote_ls(&heads, &n, p->remote) < 0)
         return git_fail(&p->g, "read", p->url);
@@ -873,7 +879,11 @@ static int build_tree(push_run *p, git_oid *tree_id)
             for (k = 0; e && k < p->o->n_delete; k++) {
                 if (tc_hub_glob_match(p->o->delete_patterns[k], e->path) &&
                     !in_folder(p, e->path) && strcmp(e->path, ".gitattributes")) {
-                    if (git_index_remove_bypath(p->idx, e->path) < 0)
+                    /* the entry (and its path) is freed by the removal: use a copy */
+                    char *path = tc_strdup(e->path);
+                    int bad = !path || git_index_remove_bypath(p->idx, path) < 0;
+                    tc_free(path);
+                    if (bad)
                         return git_fail(&p->g, "delete from", p->url);
                     break;
                 }
