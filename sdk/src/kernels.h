@@ -34,6 +34,15 @@
 /* Elements at or above which row-wise and elementwise fast kernels go parallel. */
 #define TC_KERNEL_PAR_MIN_ELEMS ((int64_t)1 << 16)
 
+/* The fixed inputs of the LSTM kernels. */
+typedef struct tc__lstm_args {
+    const float *gx;    /* (B, T, 4H): x @ w_ih^T + biases, gate order [i, f, g, o] */
+    const float *w_hh;  /* (4H, H) */
+    const int32_t *len; /* (B): 0 <= len[b] <= T */
+    int64_t B, T, H;
+    int reverse; /* 1: each row runs from len[b]-1 down to 0 */
+} tc__lstm_args;
+
 typedef struct tc__kernels {
     const char *name; /* "ref" or "fast" */
 
@@ -111,6 +120,24 @@ typedef struct tc__kernels {
     /* dtable (V, D) row ids[i] += dout (n, D) row i */
     void (*embedding_backward)(float *dtable, const float *dout, const int32_t *ids, int64_t n,
                                int64_t D);
+
+    /*
+     * The LSTM recurrence (kernels_seq.c): h_out (B, T, H) from the input
+     * gates gx (B, T, 4H); acts (B, T, 4H) and cells (B, T, H) saved for
+     * backward; scratch holds (2H + 4H) * B floats.
+     */
+    void (*lstm_forward)(const tc__lstm_args *a, float *h_out, float *acts, float *cells,
+                         float *scratch);
+    /* dgx (B, T, 4H) and dw_hh (4H, H) += ...; either may be NULL; scratch (2H + 4H + H) * B */
+    void (*lstm_backward)(const tc__lstm_args *a, float *dgx, float *dw_hh, const float *dout,
+                          const float *h_out, const float *acts, const float *cells,
+                          float *scratch);
+    /* out (B, D) = sum (or mean) of table rows ids[offsets[b] .. offsets[b+1]) */
+    void (*embedding_bag_forward)(float *out, const float *table, const int32_t *ids,
+                                  const int64_t *offsets, int64_t B, int64_t D, int mean);
+    /* dtable (V, D) += the rows' share of dout (B, D) */
+    void (*embedding_bag_backward)(float *dtable, const float *dout, const int32_t *ids,
+                                   const int64_t *offsets, int64_t B, int64_t D, int mean);
 
     /* *out = sum of x (n), accumulated in double */
     void (*sum_forward)(float *out, const float *x, int64_t n);
@@ -193,6 +220,22 @@ TC_INTERNAL void tc__dropout_forward_ref(float *out, const float *x, const uint8
                                          float scale, int64_t n);
 TC_INTERNAL void tc__dropout_backward_ref(float *dx, const float *dout, const uint8_t *mask,
                                           float scale, int64_t n);
+TC_INTERNAL void tc__lstm_forward_ref(const tc__lstm_args *a, float *h_out, float *acts,
+                                      float *cells, float *scratch);
+TC_INTERNAL void tc__lstm_backward_ref(const tc__lstm_args *a, float *dgx, float *dw_hh,
+                                       const float *dout, const float *h_out, const float *acts,
+                                       const float *cells, float *scratch);
+TC_INTERNAL void tc__lstm_forward_fast(const tc__lstm_args *a, float *h_out, float *acts,
+                                       float *cells, float *scratch);
+TC_INTERNAL void tc__lstm_backward_fast(const tc__lstm_args *a, float *dgx, float *dw_hh,
+                                        const float *dout, const float *h_out, const float *acts,
+                                        const float *cells, float *scratch);
+TC_INTERNAL void tc__embedding_bag_forward_ref(float *out, const float *table, const int32_t *ids,
+                                               const int64_t *offsets, int64_t B, int64_t D,
+                                               int mean);
+TC_INTERNAL void tc__embedding_bag_backward_ref(float *dtable, const float *dout,
+                                                const int32_t *ids, const int64_t *offsets,
+                                                int64_t B, int64_t D, int mean);
 TC_INTERNAL void tc__embedding_forward_ref(float *out, const float *table, const int32_t *ids,
                                            int64_t n, int64_t D);
 TC_INTERNAL void tc__embedding_backward_ref(float *dtable, const float *dout, const int32_t *ids,

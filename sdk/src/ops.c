@@ -643,6 +643,261 @@ tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64
     return out;
 }
 
+/* ---- embedding bag ---- */
+
+typedef struct bag_saved {
+    int32_t *ids;
+    int64_t *offsets;
+    int mean;
+} bag_saved;
+
+static int embedding_bag_backward(tc_graph *g, tc_node *n)
+{
+    tc_tensor *table = n->in[0];
+    const bag_saved *sv = n->saved[0];
+    float *dtable;
+    int rc = grad_of(g, table, &dtable);
+
+    if (rc < 0 || !dtable)
+        return rc;
+    KERN()->embedding_bag_backward(dtable, n->out->grad, sv->ids, sv->offsets, n->i,
+                                   table->shape[1], sv->mean);
+    return TC_OK;
+}
+
+tc_tensor *tc_embedding_bag(tc_graph *g, tc_tensor *table, const int32_t *ids,
+                            const int64_t *offsets, int64_t B, int mean)
+{
+    static const char op[] = "tc_embedding_bag";
+    int64_t shape[2], n_ids;
+    tc_node *node = NULL;
+    tc_tensor *out;
+
+    if (bad_args(g, op, "table", table, NULL, NULL))
+        return NULL;
+    if (table->ndim != 2)
+        return OP_ERROR(g, TC_EINVAL, "%s: table has shape %s, expected 2-D (V, D)", op,
+                        fmt_shape(table).s);
+    if (B < 0 || !offsets)
+        return OP_ERROR(g, TC_EINVAL, "%s: %s", op, B < 0 ? "B is negative" : "offsets are NULL");
+    if (offsets[0] != 0)
+        return OP_ERROR(g, TC_EINVAL, "%s: offsets[0] is %lld, expected 0", op,
+                        (long long)offsets[0]);
+    for (int64_t b = 0; b < B; b++)
+        if (offsets[b + 1] < offsets[b])
+            return OP_ERROR(g, TC_EINVAL, "%s: offsets decrease at bag %lld (%lld then %lld)", op,
+                            (long long)b, (long long)offsets[b], (long long)offsets[b + 1]);
+    n_ids = offsets[B];
+    if (!ids && n_ids > 0)
+        return OP_ERROR(g, TC_EINVAL, "%s: ids are NULL for %lld ids", op, (long long)n_ids);
+    for (int64_t i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= table->shape[0])
+            return OP_ERROR(g, TC_ERANGE, "%s: id %d at position %lld is outside [0, %lld)", op,
+                            (int)ids[i], (long long)i, (long long)table->shape[0]);
+    shape[0] = B;
+    shape[1] = table->shape[1];
+    out = tc__tensor_empty(g, op, 2, shape);
+    if (!out)
+        return NULL;
+    KERN()->embedding_bag_forward(out->data, table->data, ids, offsets, B, shape[1], mean != 0);
+    if (!finish(g, out, embedding_bag_backward, table, NULL, NULL, &node))
+        return NULL;
+    if (node) {
+        bag_saved *sv = tc__graph_alloc(g, sizeof(*sv), op);
+        if (!sv ||
+            !(sv->ids = tc__graph_alloc(g, (size_t)(n_ids ? n_ids : 1) * sizeof(int32_t), op)) ||
+            !(sv->offsets = tc__graph_alloc(g, (size_t)(B + 1) * sizeof(int64_t), op)))
+            return NULL;
+        if (n_ids > 0)
+            memcpy(sv->ids, ids, (size_t)n_ids * sizeof(int32_t));
+        memcpy(sv->offsets, offsets, (size_t)(B + 1) * sizeof(int64_t));
+        sv->mean = mean != 0;
+        node->saved[0] = sv;
+        node->i = B;
+    }
+    return out;
+}
+
+/* ---- LSTM ---- */
+
+typedef struct lstm_saved {
+    tc__lstm_args a;
+    int32_t *len;
+    float *acts, *cells;
+} lstm_saved;
+
+static int lstm_backward(tc_graph *g, tc_node *n)
+{
+    tc_tensor *gx = n->in[0], *w_hh = n->in[1];
+    lstm_saved *sv = n->saved[0];
+    float *dgx, *dw, *scratch;
+    int rc;
+
+    if ((rc = grad_of(g, gx, &dgx)) < 0 || (rc = grad_of(g, w_hh, &dw)) < 0)
+        return rc;
+    if (!dgx && !dw)
+        return TC_OK;
+    scratch = tc__graph_alloc(g, (size_t)(sv->a.B * 7 * sv->a.H) * sizeof(float), "tc_lstm");
+    if (!scratch)
+        return tc_graph_status(g);
+    KERN()->lstm_backward(&sv->a, dgx, dw, n->out->grad, n->out->data, sv->acts, sv->cells,
+                          scratch);
+    return TC_OK;
+}
+
+tc_tensor *tc_lstm(tc_graph *g, tc_tensor *gx, tc_tensor *w_hh, const int32_t *lengths, int reverse)
+{
+    static const char op[] = "tc_lstm";
+    int64_t B, T, H, shape[3];
+    lstm_saved *sv;
+    float *scratch;
+    tc_tensor *out;
+
+    if (bad_args(g, op, "gx", gx, "w_hh", w_hh))
+        return NULL;
+    if (w_hh->ndim != 2 || w_hh->shape[0] != 4 * w_hh->shape[1] || w_hh->shape[1] < 1)
+        return OP_ERROR(g, TC_EINVAL, "%s: w_hh has shape %s, expected (4H, H)", op,
+                        fmt_shape(w_hh).s);
+    H = w_hh->shape[1];
+    if (gx->ndim != 3 || gx->shape[2] != 4 * H)
+        return OP_ERROR(g, TC_EINVAL, "%s: gx has shape %s, expected (B, T, %lld)", op,
+                        fmt_shape(gx).s, (long long)(4 * H));
+    B = gx->shape[0];
+    T = gx->shape[1];
+    if (!lengths && B > 0)
+        return OP_ERROR(g, TC_EINVAL, "%s: lengths are NULL", op);
+    for (int64_t b = 0; b < B; b++)
+        if (lengths[b] < 0 || lengths[b] > T)
+            return OP_ERROR(g, TC_ERANGE, "%s: lengths[%lld] = %d is outside [0, %lld]", op,
+                            (long long)b, (int)lengths[b], (long long)T);
+    shape[0] = B, shape[1] = T, shape[2] = H;
+    out = tc__tensor_empty(g, op, 3, shape);
+    sv = out ? tc__graph_alloc(g, sizeof(*sv), op) : NULL;
+    if (!sv || !(sv->len = tc__graph_alloc(g, (size_t)(B ? B : 1) * sizeof(int32_t), op)) ||
+        !(sv->acts = tc__graph_alloc(g, (size_t)(B * T * 4 * H + 1) * sizeof(float), op)) ||
+        !(sv->cells = tc__graph_alloc(g, (size_t)(B * T * H + 1) * sizeof(float), op)) ||
+        !(scratch = tc__graph_alloc(g, (size_t)(B * 6 * H + 1) * sizeof(float), op)))
+        return NULL;
+    if (B > 0)
+        memcpy(sv->len, lengths, (size_t)B * sizeof(int32_t));
+    sv->a.gx = gx->data;
+    sv->a.w_hh = w_hh->data;
+    sv->a.len = sv->len;
+    sv->a.B = B, sv->a.T = T, sv->a.H = H;
+    sv->a.reverse = reverse != 0;
+    KERN()->lstm_forward(&sv->a, out->data, sv->acts, sv->cells, scratch);
+    {
+        tc_node *node = NULL;
+        if (!finish(g, out, lstm_backward, gx, w_hh, NULL, &node))
+            return NULL;
+        if (node)
+            node->saved[0] = sv;
+    }
+    return out;
+}
+
+/* ---- select_steps, concat ---- */
+
+static int select_steps_backward(tc_graph *g, tc_node *n)
+{
+    tc_tensor *x = n->in[0];
+    const int32_t *index = n->saved[0];
+    int64_t B = x->shape[0], T = x->shape[1], H = x->shape[2];
+    float *dx;
+    int rc = grad_of(g, x, &dx);
+
+    if (rc < 0 || !dx)
+        return rc;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            dx[(b * T + index[b]) * H + h] += n->out->grad[b * H + h];
+    return TC_OK;
+}
+
+tc_tensor *tc_select_steps(tc_graph *g, tc_tensor *x, const int32_t *index)
+{
+    static const char op[] = "tc_select_steps";
+    int64_t B, T, H, shape[2];
+    tc_node *node = NULL;
+    tc_tensor *out;
+
+    if (bad_args(g, op, "x", x, NULL, NULL))
+        return NULL;
+    if (x->ndim != 3)
+        return OP_ERROR(g, TC_EINVAL, "%s: x has shape %s, expected (B, T, H)", op, fmt_shape(x).s);
+    B = x->shape[0], T = x->shape[1], H = x->shape[2];
+    if (!index && B > 0)
+        return OP_ERROR(g, TC_EINVAL, "%s: index is NULL", op);
+    for (int64_t b = 0; b < B; b++)
+        if (index[b] < 0 || index[b] >= T)
+            return OP_ERROR(g, TC_ERANGE, "%s: index[%lld] = %d is outside [0, %lld)", op,
+                            (long long)b, (int)index[b], (long long)T);
+    shape[0] = B, shape[1] = H;
+    out = tc__tensor_empty(g, op, 2, shape);
+    if (!out)
+        return NULL;
+    for (int64_t b = 0; b < B; b++)
+        memcpy(out->data + b * H, x->data + (b * T + index[b]) * H, (size_t)H * sizeof(float));
+    if (!finish(g, out, select_steps_backward, x, NULL, NULL, &node))
+        return NULL;
+    if (node) {
+        int32_t *saved = tc__graph_alloc(g, (size_t)(B ? B : 1) * sizeof(int32_t), op);
+        if (!saved)
+            return NULL;
+        if (B > 0)
+            memcpy(saved, index, (size_t)B * sizeof(int32_t));
+        node->saved[0] = saved;
+    }
+    return out;
+}
+
+static int concat_backward(tc_graph *g, tc_node *n)
+{
+    tc_tensor *a = n->in[0], *b = n->in[1];
+    int64_t rows = leading_rows(a), N = last_dim(a), M = last_dim(b);
+    float *da, *db;
+    int rc;
+
+    if ((rc = grad_of(g, a, &da)) < 0 || (rc = grad_of(g, b, &db)) < 0)
+        return rc;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *d = n->out->grad + r * (N + M);
+        for (int64_t k = 0; da && k < N; k++)
+            da[r * N + k] += d[k];
+        for (int64_t k = 0; db && k < M; k++)
+            db[r * M + k] += d[N + k];
+    }
+    return TC_OK;
+}
+
+tc_tensor *tc_concat(tc_graph *g, tc_tensor *a, tc_tensor *b)
+{
+    static const char op[] = "tc_concat";
+    int64_t shape[TC_MAX_DIMS], rows, N, M;
+    tc_tensor *out;
+
+    if (bad_args(g, op, "a", a, "b", b))
+        return NULL;
+    if (a->ndim < 1 || a->ndim != b->ndim)
+        return OP_ERROR(g, TC_EINVAL, "%s: a %s and b %s must have the same leading shape", op,
+                        fmt_shape(a).s, fmt_shape(b).s);
+    for (int32_t i = 0; i + 1 < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return OP_ERROR(g, TC_EINVAL, "%s: a %s and b %s must have the same leading shape", op,
+                            fmt_shape(a).s, fmt_shape(b).s);
+    rows = leading_rows(a), N = last_dim(a), M = last_dim(b);
+    memcpy(shape, a->shape, sizeof(shape));
+    shape[a->ndim - 1] = N + M;
+    out = tc__tensor_empty(g, op, a->ndim, shape);
+    if (!out)
+        return NULL;
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(out->data + r * (N + M), a->data + r * N, (size_t)N * sizeof(float));
+        memcpy(out->data + r * (N + M) + N, b->data + r * M, (size_t)M * sizeof(float));
+    }
+    return finish(g, out, concat_backward, a, b, NULL, NULL);
+}
+
 /* ---- reductions ---- */
 
 static int reduce_backward(tc_graph *g, tc_node *n)

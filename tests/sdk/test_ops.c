@@ -4,6 +4,9 @@
  * public op and tc_backward, with both kernel tables), and error cases.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <tc/error.h>
 #include <tc/ops.h>
@@ -963,6 +966,218 @@ static void test_sdk_ops__empty_tensors(void)
     tc_graph_free(g);
 }
 
+/* ---- sequence ops: embedding bag, LSTM, select_steps, concat ---- */
+
+static const int32_t seq_bag_ids[] = {1, 4, 4, 5, 0, 2};
+static const int64_t seq_bag_offsets[] = {0, 3, 3, 6}; /* the middle bag is empty */
+static const int32_t seq_lengths[] = {4, 2, 0};
+static const int32_t seq_index[] = {3, 1, 0};
+
+static tc_tensor *f_bag(tc_graph *g, tc_tensor **in, const void *ctx)
+{
+    return tc_embedding_bag(g, in[0], seq_bag_ids, seq_bag_offsets, 3, ctx != NULL);
+}
+
+static tc_tensor *f_lstm(tc_graph *g, tc_tensor **in, const void *ctx)
+{
+    return tc_lstm(g, in[0], in[1], seq_lengths, ctx != NULL);
+}
+
+static tc_tensor *f_select(tc_graph *g, tc_tensor **in, const void *ctx)
+{
+    return tc_select_steps(g, in[0], seq_index);
+}
+
+static tc_tensor *f_concat(tc_graph *g, tc_tensor **in, const void *ctx)
+{
+    return tc_concat(g, in[0], in[1]);
+}
+
+static void test_sdk_ops__grad_sequence(void)
+{
+    gc_input bag[1] = {IN2(6, 3)};
+    gc_input lstm[2] = {{3, {3, 4, 8}, -1.5f, 1.5f, 1, 0}, IN2(8, 2)};
+    gc_input sel[1] = {{3, {3, 4, 2}, -1, 1, 1, 0}};
+    gc_input cat[2] = {{3, {2, 2, 3}, -1, 1, 1, 0}, {3, {2, 2, 1}, -1, 1, 1, 0}};
+
+    gradcheck("embedding_bag (sum)", f_bag, NULL, 1, bag);
+    gradcheck("embedding_bag (mean)", f_bag, "mean", 1, bag);
+    gradcheck("lstm", f_lstm, NULL, 2, lstm);
+    gradcheck("lstm (reverse)", f_lstm, "reverse", 2, lstm);
+    gradcheck("select_steps", f_select, NULL, 1, sel);
+    gradcheck("concat", f_concat, NULL, 2, cat);
+}
+
+/* One fixture array "name n v..." into a new float array of exactly n values. */
+static float *seq_array(const char *text, const char *name, int64_t n)
+{
+    char key[64];
+    const char *p;
+    float *v;
+    long long got;
+    int used;
+
+    snprintf(key, sizeof(key), "\n%s ", name);
+    p = strstr(text, key);
+    if (!p || sscanf(p + strlen(key), "%lld%n", &got, &used) != 1 || got != n) {
+        fprintf(stderr, "seq fixture: no array '%s' of %lld values\n", name, (long long)n);
+        return NULL;
+    }
+    p += strlen(key) + used;
+    v = calloc((size_t)n, sizeof(float));
+    for (int64_t i = 0; v && i < n; i++) {
+        char *end;
+        v[i] = strtof(p, &end);
+        if (end == p) {
+            free(v);
+            return NULL;
+        }
+        p = end;
+    }
+    return v;
+}
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *s = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (s = calloc((size_t)n + 2, 1))) {
+        s[0] = '\n'; /* so every name, the first included, follows a newline */
+        if (fread(s + 1, 1, (size_t)n, f) != (size_t)n) {
+            free(s);
+            s = NULL;
+        }
+    }
+    fclose(f);
+    return s;
+}
+
+/* |got - want| <= atol + rtol |want| everywhere; counts failures. */
+static void seq_close(const char *what, const float *got, const float *want, int64_t n, double atol,
+                      double rtol)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (!(fabs((double)got[i] - want[i]) <= atol + rtol * fabs(want[i]))) {
+            fprintf(stderr, "%s (%s kernels) [%lld]: got %.8g, torch %.8g\n", what,
+                    tc__kernels_active()->name, (long long)i, (double)got[i], (double)want[i]);
+            tc_test_failed_checks++;
+            return;
+        }
+    }
+}
+
+/* A bidirectional LSTM and an EmbeddingBag against torch (tests/sdk/gen_seq_fixture.py). */
+static void seq_torch_once(const char *text)
+{
+    enum { B = 3, T = 5, H = 4, G = 16 };
+    const int64_t gx_shape[3] = {B, T, G}, w_shape[2] = {G, H}, ho_shape[3] = {B, T, 2 * H};
+    float *gxv = seq_array(text, "gx", B * T * G), *w = seq_array(text, "w_hh", G * H);
+    float *wr = seq_array(text, "w_hh_rev", G * H), *wout = seq_array(text, "wout", B * T * 2 * H);
+    float *h = seq_array(text, "h", B * T * 2 * H), *dgx = seq_array(text, "dgx", B * T * G);
+    float *dw = seq_array(text, "dw_hh", G * H), *dwr = seq_array(text, "dw_hh_rev", G * H);
+    float *lenf = seq_array(text, "lengths", B), *table = seq_array(text, "bag_table", 21);
+    float *bw = seq_array(text, "bag_wout", 9), *bout = seq_array(text, "bag_out", 9);
+    float *bd = seq_array(text, "bag_dtable", 21);
+    int32_t len[B];
+    tc_graph *g = NULL;
+
+    TC_CHECK(gxv && w && wr && wout && h && dgx && dw && dwr && lenf && table && bw && bout && bd);
+    if (gxv && w && wr && wout && h && dgx && dw && dwr && lenf && table && bw && bout && bd &&
+        tc_graph_new(&g, 0) == TC_OK) {
+        tc_tensor *x, *wf, *wb, *hf, *hb, *both, *loss, *tb, *y;
+        for (int b = 0; b < B; b++)
+            len[b] = (int32_t)lenf[b];
+        x = tc_tensor_from(g, 3, gx_shape, gxv);
+        wf = tc_tensor_from(g, 2, w_shape, w);
+        wb = tc_tensor_from(g, 2, w_shape, wr);
+        x->flags |= TC_TENSOR_REQUIRES_GRAD;
+        wf->flags |= TC_TENSOR_REQUIRES_GRAD;
+        wb->flags |= TC_TENSOR_REQUIRES_GRAD;
+        hf = tc_lstm(g, x, wf, len, 0);
+        hb = tc_lstm(g, x, wb, len, 1);
+        both = tc_concat(g, hf, hb);
+        loss = tc_sum(g, tc_mul(g, both, tc_tensor_from(g, 3, ho_shape, wout)));
+        TC_CHECK_OK(tc_backward(g, loss));
+        if (both && x->grad && wf->grad && wb->grad) {
+            seq_close("lstm h vs torch", both->data, h, B * T * 2 * H, 1e-6, 1e-5);
+            seq_close("lstm dgx vs torch", x->grad, dgx, B * T * G, 1e-6, 1e-4);
+            seq_close("lstm dw_hh vs torch", wf->grad, dw, G * H, 1e-6, 1e-4);
+            seq_close("lstm dw_hh (reverse) vs torch", wb->grad, dwr, G * H, 1e-6, 1e-4);
+        } else {
+            TC_CHECK(0);
+        }
+        tc_graph_reset(g);
+        {
+            const int64_t ts[2] = {7, 3}, ws[2] = {3, 3};
+            static const int32_t ids[] = {1, 4, 4, 6, 0, 2};
+            static const int64_t offs[] = {0, 3, 3, 6};
+            tb = tc_tensor_from(g, 2, ts, table);
+            tb->flags |= TC_TENSOR_REQUIRES_GRAD;
+            y = tc_embedding_bag(g, tb, ids, offs, 3, 1);
+            loss = tc_sum(g, tc_mul(g, y, tc_tensor_from(g, 2, ws, bw)));
+            TC_CHECK_OK(tc_backward(g, loss));
+            if (y && tb->grad) {
+                seq_close("embedding_bag vs torch", y->data, bout, 9, 1e-7, 1e-6);
+                seq_close("embedding_bag dtable vs torch", tb->grad, bd, 21, 1e-7, 1e-6);
+            } else {
+                TC_CHECK(0);
+            }
+        }
+    }
+    tc_graph_free(g);
+    free(gxv), free(w), free(wr), free(wout), free(h), free(dgx), free(dw), free(dwr);
+    free(lenf), free(table), free(bw), free(bout), free(bd);
+}
+
+static void test_sdk_ops__sequence_vs_torch(void)
+{
+    char *text = read_text_file(TC_TEST_DATA_DIR "/seq_fixture.txt");
+
+    TC_CHECK(text != NULL);
+    if (!text)
+        return;
+    tc__kernels_select(&tc__kernels_ref);
+    seq_torch_once(text);
+    tc__kernels_select(&tc__kernels_fast);
+    seq_torch_once(text);
+    tc__kernels_select(NULL);
+    free(text);
+}
+
+/* Malformed arguments of the sequence ops: errors naming what is wrong, no output. */
+static void test_sdk_ops__sequence_errors(void)
+{
+    tc_graph *g = NULL;
+    const int64_t s3[3] = {2, 3, 8}, w2[2] = {8, 2}, bad[2] = {8, 3}, t2[2] = {4, 2};
+    const int32_t len_bad[2] = {1, 4}, ids_bad[2] = {0, 9};
+    const int64_t off_dec[3] = {0, 2, 1}, off_ok[3] = {0, 1, 2};
+
+    TC_CHECK_OK(tc_graph_new(&g, 0));
+    TC_CHECK(tc_lstm(g, tc_tensor_new(g, 3, s3), tc_tensor_new(g, 2, bad), len_bad, 0) == NULL);
+    TC_CHECK(strstr(tc_error_message(), "expected (4H, H)") != NULL);
+    tc_graph_reset(g);
+    TC_CHECK(tc_lstm(g, tc_tensor_new(g, 3, s3), tc_tensor_new(g, 2, w2), len_bad, 0) == NULL);
+    TC_CHECK(strstr(tc_error_message(), "lengths[1] = 4 is outside [0, 3]") != NULL);
+    tc_graph_reset(g);
+    TC_CHECK(tc_embedding_bag(g, tc_tensor_new(g, 2, t2), ids_bad, off_ok, 2, 1) == NULL);
+    TC_CHECK(strstr(tc_error_message(), "id 9 at position 1") != NULL);
+    tc_graph_reset(g);
+    TC_CHECK(tc_embedding_bag(g, tc_tensor_new(g, 2, t2), ids_bad, off_dec, 2, 1) == NULL);
+    TC_CHECK(strstr(tc_error_message(), "offsets decrease") != NULL);
+    tc_graph_reset(g);
+    TC_CHECK(tc_select_steps(g, tc_tensor_new(g, 3, s3), len_bad) == NULL);
+    TC_CHECK(strstr(tc_error_message(), "index[1] = 4 is outside [0, 3)") != NULL);
+    tc_graph_reset(g);
+    TC_CHECK(tc_concat(g, tc_tensor_new(g, 3, s3), tc_tensor_new(g, 2, w2)) == NULL);
+    TC_CHECK(strstr(tc_error_message(), "same leading shape") != NULL);
+    tc_graph_free(g);
+}
+
 static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__fast_matmul),
     TC_TEST(test_sdk_ops__fast_linear),
@@ -987,6 +1202,9 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__range_errors),
     TC_TEST(test_sdk_ops__eval_mode),
     TC_TEST(test_sdk_ops__empty_tensors),
+    TC_TEST(test_sdk_ops__grad_sequence),
+    TC_TEST(test_sdk_ops__sequence_vs_torch),
+    TC_TEST(test_sdk_ops__sequence_errors),
 };
 
 TC_TEST_MAIN(tests)

@@ -83,6 +83,38 @@ TC_API tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p);
  */
 TC_API tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64_t n);
 
+/**
+ * Embedding bag: out (B, D) with row b the sum (mean = 0) or the mean
+ * (mean = 1) of the table (V, D) rows ids[offsets[b] .. offsets[b+1]), as
+ * torch.nn.EmbeddingBag. offsets has B + 1 non-decreasing entries from 0 to
+ * the number of ids; an empty bag gives a zero row. ids and offsets are
+ * copied; an id outside [0, V) is an error naming it.
+ */
+TC_API tc_tensor *tc_embedding_bag(tc_graph *g, tc_tensor *table, const int32_t *ids,
+                                   const int64_t *offsets, int64_t B, int mean);
+
+/**
+ * The recurrence of an LSTM layer over padded sequences, PyTorch's
+ * equations and gate order [i, f, g, o]: gx (B, T, 4H) holds the input
+ * projections x @ w_ih^T + b_ih + b_hh (one tc_linear over all steps), w_hh
+ * is (4H, H). Row b runs from h = c = 0 over t = 0 .. lengths[b]-1, or with
+ * reverse = 1 from lengths[b]-1 down to 0 (the backward direction of a
+ * bidirectional LSTM). Returns h (B, T, H); positions t >= lengths[b] are 0.
+ * lengths (B) are copied, each in [0, T].
+ */
+TC_API tc_tensor *tc_lstm(tc_graph *g, tc_tensor *gx, tc_tensor *w_hh, const int32_t *lengths,
+                          int reverse);
+
+/**
+ * One step per row: out (B, H) with row b = x[b, index[b], :] for x (B, T, H),
+ * e.g. an LSTM's last valid output (index = lengths - 1). index is copied,
+ * each in [0, T).
+ */
+TC_API tc_tensor *tc_select_steps(tc_graph *g, tc_tensor *x, const int32_t *index);
+
+/** Concatenation along the last dimension: a (..., N), b (..., M) -> (..., N + M). */
+TC_API tc_tensor *tc_concat(tc_graph *g, tc_tensor *a, tc_tensor *b);
+
 /** Sum of all elements, a scalar (ndim 0). */
 TC_API tc_tensor *tc_sum(tc_graph *g, tc_tensor *x);
 
