@@ -8,6 +8,10 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET libgit2)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+# Parquet page codecs for libtc's dataset readers (zlib below does GZIP).
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 find_package(ZLIB REQUIRED)
 set_package_properties(OpenMP PROPERTIES TYPE RECOMMENDED PURPOSE "multi-threaded CPU kernels")
 
