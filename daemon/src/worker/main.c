@@ -9,6 +9,8 @@
  *              [--private] [--force] [--when always|improved|never] [--metric M] [--json]
  *   tcd-worker plugins [--json]
  *   tcd-worker plugins show NAME|PATH [--json]
+ *   tcd-worker tokenize --tokenizer PATH [--pair] [--max-length N] [--truncation[=S]]
+ *              [--no-special-tokens] [--type-ids] [--attention-mask]   (see tokenize.c)
  *   tcd-worker --version
  *
  * Human-readable progress goes to stderr. With --json, stdout carries one
@@ -61,6 +63,10 @@ static void usage(FILE *f)
                "                  [--min-improvement X] [--json]\n"
                "       tcd-worker plugins [--json]\n"
                "       tcd-worker plugins show NAME|PATH [--json]\n"
+               "       tcd-worker tokenize --tokenizer PATH [--pair] [--max-length N] "
+               "[--truncation[=STRATEGY]]\n"
+               "                  [--no-special-tokens] [--type-ids] [--attention-mask] "
+               "< lines.jsonl\n"
                "       tcd-worker --version\n");
 }
 
@@ -440,6 +446,8 @@ int main(int argc, char **argv)
         return tcd_cmd_push(argc - 2, argv + 2, is_cancelled);
     if (!strcmp(argv[1], "plugins"))
         return tcd_cmd_plugins(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "tokenize"))
+        return tcd_cmd_tokenize(argc - 2, argv + 2);
     fprintf(stderr, "tcd-worker: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

@@ -50,4 +50,7 @@ int tcd_cmd_pull(int argc, char **argv, int (*cancelled)(void *));
 /* tcd-worker push DIR --repo ORG/NAME [...] (see push.c). */
 int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *));
 
+/* tcd-worker tokenize --tokenizer PATH [...]: JSON lines in, token ids out (see tokenize.c). */
+int tcd_cmd_tokenize(int argc, char **argv);
+
 #endif /* TCD_WORKER_H */
