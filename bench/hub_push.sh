@@ -11,7 +11,8 @@
 #      filter hashes and copies the file) and `git push` (LFS basic upload, then the pack),
 #      timed separately and together.
 # Each goes to a fresh repo, so everything is uploaded. Prints seconds, MB/s and the ratio
-# of git's total time to tcctl's (above 1: tcctl push is faster). Not part of CI.
+# of git's total time to tcctl's (above 1: tcctl push is faster). HUB_ARGS passes options to
+# scripts/local-hub (see hub_start below). Not part of CI.
 set -u
 build=$(realpath "${1:-build}")
 size_mb=${2:-500}
@@ -20,7 +21,10 @@ for b in tcd tcctl tcd-worker; do
     [ -x "$build/bin/$b" ] || { echo "hub_push: no $build/bin/$b (build first)" >&2; exit 1; }
 done
 . "$src/tests/hub_standin/lib.sh"
-hub_start
+# HUB_ARGS: extra scripts/local-hub options, e.g. "--multipart-threshold 1000000000000" to have
+# the stand-in offer the basic transfer only (as stock git-lfs always gets)
+# shellcheck disable=SC2086
+hub_start ${HUB_ARGS:-}
 export TCD_SOCKET=$WORK/tcd.sock HF_ENDPOINT=$URL HF_TOKEN=$TOKEN HF_HUB_CACHE=$WORK/cache
 "$build/bin/tcd" --state-dir "$WORK/state" --socket "$TCD_SOCKET" >"$WORK/tcd.log" 2>&1 &
 tcd_pid=$!
