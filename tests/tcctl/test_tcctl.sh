@@ -105,6 +105,7 @@ expect "push with a repo id without a slash" 2 "'gpt2' is not a repo id ORG/NAME
 expect "push with a repo id with a space" 2 "'org/a b' is not a repo id" -- \
     "$tcctl" push "$tmp" --repo "org/a b"
 expect "push with a repo id with .." 2 "'org/..' is not a repo id" -- "$tcctl" push "$tmp" --repo org/..
+expect "pull with a repo id ending with -" 2 "'org/x-' is not a repo id" -- "$tcctl" pull model org/x-
 expect "push of a directory that does not exist" 2 "'$tmp/nope': no such directory" -- \
     "$tcctl" push "$tmp/nope" --repo org/x
 expect "push of a relative directory that does not exist" 2 "'nope/x': no such directory" -- \

@@ -895,7 +895,8 @@ typedef struct pull_args {
     double timeout_s;
 } pull_args;
 
-/* ORG/NAME of [A-Za-z0-9._-], at most 96 bytes, without '--' or '..' (docs/api.md). */
+/* ORG/NAME of [A-Za-z0-9._-], at most 96 bytes, without '--' or '..', no part starting or
+ * ending with '-' or '.' (docs/api.md). */
 static int repo_id_ok(const char *s)
 {
     const char *slash = strchr(s, '/'), *p;
@@ -906,6 +907,10 @@ static int repo_id_ok(const char *s)
         if (p != slash &&
             !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
             return 0;
+    /* as on the Hub, neither part starts or ends with '-' or '.' */
+    if (strchr("-.", s[0]) || strchr("-.", slash[-1]) || strchr("-.", slash[1]) ||
+        strchr("-.", s[strlen(s) - 1]))
+        return 0;
     return !strstr(s, "--") && !strstr(s, "..");
 }
 

@@ -169,6 +169,10 @@ static int repo_id_ok(const char *s)
                             (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
             return 0;
     }
+    /* as on the Hub, neither part starts or ends with '-' or '.' ("-org/x" would be a flag) */
+    if (strchr("-.", s[0]) || strchr("-.", slash[-1]) || strchr("-.", slash[1]) ||
+        strchr("-.", s[n - 1]))
+        return 0;
     return strstr(s, "--") == NULL && strstr(s, "..") == NULL;
 }
 
@@ -187,7 +191,8 @@ static int check_repo(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
     if (!repo_id_ok(v->valuestring)) {
         tcd_api__error_set(e, 400, "bad_request",
                            "field 'repo' must be ORG/NAME ([A-Za-z0-9._-], at most %d bytes, no "
-                           "'--' or '..'), got '%.100s'",
+                           "'--' or '..', no part starting or ending with '-' or '.'), got "
+                           "'%.100s'",
                            TCD_API_MAX_REPO_ID, v->valuestring);
         return -1;
     }
