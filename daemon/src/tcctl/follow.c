@@ -994,10 +994,39 @@ static int parse_pull(tcctl_ctx *c, int argc, char **argv, pull_args *a)
     return 0;
 }
 
+/* Name and timeout_s into a job body, then its text (malloc'd; NULL when out of memory). */
+static char *body_finish(cJSON *body, const char *name, const double *timeout_s)
+{
+    char *text;
+
+    if (name)
+        cJSON_AddStringToObject(body, "name", name);
+    if (timeout_s)
+        cJSON_AddNumberToObject(body, "timeout_s", *timeout_s);
+    text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    return text;
+}
+
+/* Follow a submitted pull (push = 0) or push job with per-file bars; its exit status. */
+static int follow_transfer(tcctl_ctx *c, follower *f, int push)
+{
+    int rc;
+
+    fflush(stdout);
+    f->follow = 1;
+    f->pull = !push;
+    f->push = push;
+    f->human = !c->json && !c->quiet;
+    f->show_bar = f->human && isatty(STDERR_FILENO);
+    f->quiet_result = 1;
+    rc = follow_events(f, 0, NULL);
+    return rc == TCCTL_EXIT_OK ? report_outcome(f) : rc;
+}
+
 static char *pull_body(const pull_args *a)
 {
     cJSON *body = cJSON_CreateObject(), *inc, *exc;
-    char *text = NULL;
     int i;
 
     if (!body)
@@ -1012,13 +1041,7 @@ static char *pull_body(const pull_args *a)
         cJSON_AddItemToArray(inc, cJSON_CreateString(a->inc[i]));
     for (i = 0; i < a->n_exc; i++)
         cJSON_AddItemToArray(exc, cJSON_CreateString(a->exc[i]));
-    if (a->name)
-        cJSON_AddStringToObject(body, "name", a->name);
-    if (a->timeout)
-        cJSON_AddNumberToObject(body, "timeout_s", a->timeout_s);
-    text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    return text;
+    return body_finish(body, a->name, a->timeout ? &a->timeout_s : NULL);
 }
 
 int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv)
@@ -1044,15 +1067,7 @@ int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv)
                 "submitted %s: pull %s %s@%s; following it (Ctrl-C stops following, not the "
                 "job)\n",
                 id, a.type, a.repo, a.revision ? a.revision : "main");
-    fflush(stdout);
-    f.follow = 1;
-    f.pull = 1;
-    f.human = !c->json && !c->quiet;
-    f.show_bar = f.human && isatty(STDERR_FILENO);
-    f.quiet_result = 1;
-    rc = follow_events(&f, 0, NULL);
-    if (rc == TCCTL_EXIT_OK)
-        rc = report_outcome(&f);
+    rc = follow_transfer(c, &f, 0);
 out:
     follower_dispose(&f);
     tcctl_response_dispose(&r);
@@ -1161,7 +1176,6 @@ static int parse_push(tcctl_ctx *c, int argc, char **argv, push_args *a)
 static char *push_body(const push_args *a)
 {
     cJSON *body = cJSON_CreateObject();
-    char *text = NULL;
 
     if (!body)
         return NULL;
@@ -1177,13 +1191,7 @@ static char *push_body(const push_args *a)
     cJSON_AddBoolToObject(body, "force", a->force);
     if (a->when)
         cJSON_AddStringToObject(body, "when", a->when);
-    if (a->name)
-        cJSON_AddStringToObject(body, "name", a->name);
-    if (a->timeout)
-        cJSON_AddNumberToObject(body, "timeout_s", a->timeout_s);
-    text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    return text;
+    return body_finish(body, a->name, a->timeout ? &a->timeout_s : NULL);
 }
 
 int tcctl_cmd_push(tcctl_ctx *c, int argc, char **argv)
@@ -1213,15 +1221,7 @@ int tcctl_cmd_push(tcctl_ctx *c, int argc, char **argv)
                 "the job)\n",
                 id, a.dir ? a.dir : a.source, a.dataset ? "dataset" : "model", a.repo,
                 a.branch ? a.branch : "main");
-    fflush(stdout);
-    f.follow = 1;
-    f.push = 1;
-    f.human = !c->json && !c->quiet;
-    f.show_bar = f.human && isatty(STDERR_FILENO);
-    f.quiet_result = 1;
-    rc = follow_events(&f, 0, NULL);
-    if (rc == TCCTL_EXIT_OK)
-        rc = report_outcome(&f);
+    rc = follow_transfer(c, &f, 1);
 out:
     follower_dispose(&f);
     tcctl_response_dispose(&r);
