@@ -21,6 +21,7 @@
 #include <tc/ops.h>
 #include <tc/tensor.h>
 
+#include "bench_util.h"
 #include "blas.h"
 #include "kernels.h"
 
@@ -44,14 +45,6 @@ typedef struct bench_ctx {
 } bench_ctx;
 
 typedef int (*bench_fn)(bench_ctx *ctx);
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int run_sgemm(bench_ctx *x)
 {
@@ -95,12 +88,12 @@ static double time_per_call(bench_fn fn, bench_ctx *x, double budget)
     for (int i = 0; i < 2; i++)
         if (fn(x) < 0)
             return -1.0;
-    t0 = now_s();
+    t0 = bench_now_s();
     do {
         if (fn(x) < 0)
             return -1.0;
         iters++;
-        t = now_s() - t0;
+        t = bench_now_s() - t0;
     } while (t < budget || iters < 3);
     return t / (double)iters;
 }

@@ -27,18 +27,7 @@
 #include <tc/error.h>
 #include <tc/table.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 typedef struct checksum {
     uint64_t isum;
@@ -141,19 +130,19 @@ int main(int argc, char **argv)
     int status = 0;
     for (int r = 0; r < reps; r++) {
         checksum pass = {0};
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (read_all(buf, len, path, &pass, &rows) < 0) {
             fprintf(stderr, "bench_table: %s\n", tc_error_message());
             status = 1;
             break;
         }
-        secs[r] = now_s() - t0;
+        secs[r] = bench_now_s() - t0;
         ck = pass;
     }
     if (status == 0) {
         uint64_t fbits;
         memcpy(&fbits, &ck.fsum, sizeof fbits);
-        qsort(secs, (size_t)reps, sizeof *secs, cmp_double);
+        bench_sort_seconds(secs, (size_t)reps);
         printf("tc rows=%" PRId64 " bytes=%zu best_s=%.6f median_s=%.6f checksum=%" PRIu64
                ":%016" PRIx64 ":%" PRIu64 ":%" PRIu64 "\n",
                rows, len, secs[0], secs[reps / 2], ck.isum, fbits, ck.ssum, ck.nulls);

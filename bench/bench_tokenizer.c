@@ -27,18 +27,7 @@
 #include <tc/table.h>
 #include <tc/tokenizer.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 typedef struct texts {
     char **s;
@@ -167,7 +156,7 @@ int main(int argc, char **argv)
     int status = 0;
     for (int r = 0; r < reps && secs && status == 0; r++) {
         size_t n_tok = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t i = 0; i < t.n; i++) {
             tc_encoding enc = {0};
             if (tc_tokenizer_encode(&enc, tok, t.s[i], t.len[i], NULL, 0, NULL) < 0) {
@@ -178,11 +167,11 @@ int main(int argc, char **argv)
             n_tok += enc.len;
             tc_encoding_dispose(&enc);
         }
-        secs[r] = now_s() - t0;
+        secs[r] = bench_now_s() - t0;
         tokens = n_tok;
     }
     if (status == 0 && secs) {
-        qsort(secs, (size_t)reps, sizeof *secs, cmp_double);
+        bench_sort_seconds(secs, (size_t)reps);
         printf("tc texts=%zu bytes=%zu tokens=%zu best_s=%.6f median_s=%.6f\n", t.n, t.bytes,
                tokens, secs[0], secs[reps / 2]);
     }

@@ -588,6 +588,24 @@ tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p)
     return out;
 }
 
+/* The n ids of an embedding lookup: present, each a row of table (V, D); or an error naming one. */
+static int bad_ids(tc_graph *g, const char *op, const tc_tensor *table, const int32_t *ids,
+                   int64_t n)
+{
+    if (!ids && n > 0) {
+        OP_ERROR(g, TC_EINVAL, "%s: ids are NULL for %lld ids", op, (long long)n);
+        return 1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= table->shape[0]) {
+            OP_ERROR(g, TC_ERANGE, "%s: id %d at position %lld is outside [0, %lld)", op,
+                     (int)ids[i], (long long)i, (long long)table->shape[0]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- embedding ---- */
 
 static int embedding_backward(tc_graph *g, tc_node *n)
@@ -617,12 +635,8 @@ tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64
                         fmt_shape(table).s);
     if (n < 0)
         return OP_ERROR(g, TC_EINVAL, "%s: n = %lld is negative", op, (long long)n);
-    if (!ids && n > 0)
-        return OP_ERROR(g, TC_EINVAL, "%s: ids are NULL for n = %lld", op, (long long)n);
-    for (int64_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= table->shape[0])
-            return OP_ERROR(g, TC_ERANGE, "%s: id %d at position %lld is outside [0, %lld)", op,
-                            (int)ids[i], (long long)i, (long long)table->shape[0]);
+    if (bad_ids(g, op, table, ids, n))
+        return NULL;
     shape[0] = n;
     shape[1] = table->shape[1];
     out = tc__tensor_empty(g, op, 2, shape);
@@ -688,12 +702,8 @@ tc_tensor *tc_embedding_bag(tc_graph *g, tc_tensor *table, const int32_t *ids,
             return OP_ERROR(g, TC_EINVAL, "%s: offsets decrease at bag %lld (%lld then %lld)", op,
                             (long long)b, (long long)offsets[b], (long long)offsets[b + 1]);
     n_ids = offsets[B];
-    if (!ids && n_ids > 0)
-        return OP_ERROR(g, TC_EINVAL, "%s: ids are NULL for %lld ids", op, (long long)n_ids);
-    for (int64_t i = 0; i < n_ids; i++)
-        if (ids[i] < 0 || ids[i] >= table->shape[0])
-            return OP_ERROR(g, TC_ERANGE, "%s: id %d at position %lld is outside [0, %lld)", op,
-                            (int)ids[i], (long long)i, (long long)table->shape[0]);
+    if (bad_ids(g, op, table, ids, n_ids))
+        return NULL;
     shape[0] = B;
     shape[1] = table->shape[1];
     out = tc__tensor_empty(g, op, 2, shape);

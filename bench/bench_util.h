@@ -1,0 +1,34 @@
+/*
+ * bench_util.h - what the bench_*.c drivers share: a monotonic clock and
+ * sorting the seconds of several passes (best = [0], median = [n / 2]).
+ * Define _POSIX_C_SOURCE 200809L before any include, for clock_gettime.
+ */
+#ifndef TC_BENCH_UTIL_H
+#define TC_BENCH_UTIL_H
+
+#include <stdlib.h>
+#include <time.h>
+
+/* Seconds on the monotonic clock. */
+static inline double bench_now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Sort n pass times ascending. */
+static inline void bench_sort_seconds(double *secs, size_t n)
+{
+    qsort(secs, n, sizeof(*secs), bench_cmp_double);
+}
+
+#endif /* TC_BENCH_UTIL_H */
