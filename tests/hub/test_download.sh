@@ -26,9 +26,6 @@ cd "$WORK" || exit 1
 export HF_ENDPOINT=$URL HF_HUB_CACHE=$WORK/cache HF_TOKEN=$TOKEN
 unset HF_HUB_OFFLINE HF_HOME
 R=$WORK/cache/models--org--tiny
-log() { grep -v " /_test/" "$WORK/root/requests.log"; }
-reset_log() { curl -sS -X POST "$URL/_test/reset-log" >/dev/null; }
-fault() { curl -sS -X POST "$URL/_test/faults" -H 'Content-Type: application/json' -d "$1" >/dev/null; }
 
 SNAP=$("$PULL" snapshot model $ID main 2>"$WORK/pull.err")
 check "snapshot download" test $? -eq 0 || cat "$WORK/pull.err"

@@ -14,9 +14,6 @@ hub_start --multipart-threshold 3000000 --multipart-chunk 1048576
 
 export HF_ENDPOINT=$URL HF_HUB_CACHE=$WORK/cache HF_TOKEN=$TOKEN
 unset HF_HUB_OFFLINE HF_HOME
-log() { grep -v " /_test/" "$WORK/root/requests.log"; }
-reset_log() { curl -sS -X POST "$URL/_test/reset-log" >/dev/null; }
-faults() { curl -sS -X POST "$URL/_test/faults" -d "$1" >/dev/null; }
 count() { log | grep -c "$1"; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2"; }
 remote_head() { git ls-remote "$URL/$1" "refs/heads/${2:-main}" | cut -f1; }
@@ -81,7 +78,7 @@ eq "changed config: on top of the first commit" "$(git --git-dir="$WORK/clone1/.
 # --- interrupted after the LFS upload: the retry sends no object again ------------------------
 head -c 4000000 /dev/urandom >"$OUT/model.safetensors"
 reset_log
-faults '{"status": 503, "count": -1, "path_glob": "*/git-receive-pack"}'
+fault '{"status": 503, "count": -1, "path_glob": "*/git-receive-pack"}'
 "$PUSH" model org/m1 "$OUT" --exclude 'checkpoints/*' >"$WORK/p4.out" 2>"$WORK/p4.err"
 check "push fails while receive-pack answers 503" test $? -ne 0
 check "the failure says so" grep -q "error HTTPError: git could not push" "$WORK/p4.err"

@@ -59,3 +59,25 @@ git config --global init.defaultBranch main
 git config --global lfs.locksverify false
 git lfs install --skip-repo >/dev/null
 gitauth() { git -c credential.helper= -c "credential.helper=!f() { echo username=user; echo password=$TOKEN; }; f" "$@"; }
+
+# The stand-in's request log without control requests, and its test controls.
+log() { grep -v " /_test/" "$WORK/root/requests.log"; }
+reset_log() { curl -sS -X POST "$URL/_test/reset-log" >/dev/null; }
+fault() { curl -sS -X POST "$URL/_test/faults" -H 'Content-Type: application/json' -d "$1" >/dev/null; }
+
+# tcd_start TCD TCCTL: tcd on $WORK/state, socket $WORK/tcd.sock, Hub settings pointing at the
+# stand-in (export extra worker settings before); TCD_PID is its pid. finish stops it, shows the
+# tail of its log when a check failed, and ends as hub_finish does.
+tcd_start() {
+    export TCD_SOCKET=$WORK/tcd.sock HF_ENDPOINT=$URL HF_TOKEN=$TOKEN HF_HUB_CACHE=$WORK/cache
+    unset HF_HUB_OFFLINE HF_HOME
+    "$1" --state-dir "$WORK/state" --socket "$TCD_SOCKET" >>"$WORK/tcd.log" 2>&1 &
+    TCD_PID=$!
+    for _ in $(seq 100); do "$2" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    check "tcd is up" "$2" ping
+}
+finish() {
+    kill "$TCD_PID" 2>/dev/null && wait "$TCD_PID" 2>/dev/null
+    [ "$FAIL" -ne 0 ] && { echo "--- tcd log (tail):"; tail -20 "$WORK/tcd.log"; }
+    hub_finish
+}

@@ -15,20 +15,8 @@ TCCTL=$(realpath "$3")
 . "$4/tests/hub_standin/lib.sh"
 hub_start
 
-export TCD_SOCKET=$WORK/tcd.sock HF_ENDPOINT=$URL HF_TOKEN=$TOKEN HF_HUB_CACHE=$WORK/cache
-unset HF_HUB_OFFLINE HF_HOME TCD_WORKER_PULL_KILL_AT
-"$TCD" --state-dir "$WORK/state" --socket "$TCD_SOCKET" >>"$WORK/tcd.log" 2>&1 &
-TCD_PID=$!
-for _ in $(seq 100); do "$TCCTL" ping >/dev/null 2>&1 && break; sleep 0.1; done
-check "tcd is up" "$TCCTL" ping
-finish() {
-    kill "$TCD_PID" 2>/dev/null && wait "$TCD_PID" 2>/dev/null
-    [ "$FAIL" -ne 0 ] && { echo "--- tcd log (tail):"; tail -20 "$WORK/tcd.log"; }
-    hub_finish
-}
-log() { grep -v " /_test/" "$WORK/root/requests.log"; }
-reset_log() { curl -sS -X POST "$URL/_test/reset-log" >/dev/null; }
-fault() { curl -sS -X POST "$URL/_test/faults" -H 'Content-Type: application/json' -d "$1" >/dev/null; }
+unset TCD_WORKER_PULL_KILL_AT
+tcd_start "$TCD" "$TCCTL"
 # sent OID: body bytes the "CDN" sent for one LFS object since the last reset
 sent() { log | awk -v p="/_storage/lfs/$1" 'index($2, p) == 1 { s += $NF } END { print s + 0 }'; }
 # cdn_gets: "GET /_storage/lfs/OID STATUS BYTES" for each CDN GET of the file since the last reset
