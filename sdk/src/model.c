@@ -38,6 +38,11 @@ static int check_info(const tc_data_info *info, const char *name, int64_t *out_n
     if (info->split_size[TC_SPLIT_TRAIN] == 0)
         return tc_error_set(TC_EFORMAT, "data plugin '%s' has no training examples", name);
     *out_numel = 0;
+    if (info->input == TC_INPUT_TEXT && info->text_fields != 0 && info->text_fields != 1 &&
+        info->text_fields != 2)
+        return tc_error_set(TC_EFORMAT,
+                            "data plugin '%s' reports %d texts per example (want 1 or 2)", name,
+                            info->text_fields);
     if (info->input == TC_INPUT_TENSOR) {
         if (info->feature_ndim < 1 || info->feature_ndim > TC_MAX_DIMS)
             return tc_error_set(TC_EFORMAT, "data plugin '%s' reports %d feature dimensions", name,
@@ -71,6 +76,9 @@ int tc_dataset_open(tc_dataset **out, const tc_plugin *plugin, const tc_options 
         goto out;
     if ((err = check_info(&d->info, desc->name, &d->feature_numel)) < 0)
         goto out;
+    if (d->info.input == TC_INPUT_TEXT && d->info.text_fields == 0)
+        d->info.text_fields = 1;
+    d->info.train_texts = NULL; /* the host's to offer, per model */
     *out = d;
     d = NULL;
 out:

@@ -8,6 +8,7 @@
  * checkpoint (checkpoint.c).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -54,9 +55,10 @@ static unsigned int float_mode_set(unsigned int csr_or, int restore, unsigned in
 int tc_train_config_init(tc_train_config *cfg, unsigned int version)
 {
     TC_ASSERT_ARG(cfg);
-    if (version != TC_TRAIN_CONFIG_VERSION)
+    if (version < 1 || version > TC_TRAIN_CONFIG_VERSION)
         return tc_error_set(TC_EINVAL, "unknown tc_train_config version %u", version);
-    memset(cfg, 0, sizeof(*cfg));
+    /* A version 1 caller's struct ends before group_by_length. */
+    memset(cfg, 0, version == 1 ? offsetof(tc_train_config, group_by_length) : sizeof(*cfg));
     cfg->version = version;
     cfg->epochs = 3;
     cfg->batch_size = 64;
@@ -126,41 +128,144 @@ static int check_config(const tc_train_config *c)
     return TC_OK;
 }
 
+/*
+ * The validation examples held out of train: when the dataset has no
+ * validation split and val_fraction > 0, the first *nv of a permutation of
+ * train seeded by cfg->seed; the rest of it is train. *perm is NULL (and
+ * *nv 0) when nothing is held out.
+ */
+static int heldout(const tc_data_info *info, const tc_train_config *cfg, int64_t **perm,
+                   int64_t *nv)
+{
+    int64_t n = info->split_size[TC_SPLIT_TRAIN], k;
+    tc_rng rng;
+
+    *perm = NULL;
+    *nv = 0;
+    if (info->split_size[TC_SPLIT_VALIDATION] != 0 || !(cfg->val_fraction > 0.0f) || n < 2)
+        return TC_OK;
+    k = (int64_t)((double)cfg->val_fraction * (double)n + 0.5);
+    k = k < 1 ? 1 : k > n - 1 ? n - 1 : k;
+    if (!(*perm = tc_calloc((size_t)n, sizeof(int64_t))))
+        return TC_ENOMEM;
+    tc_rng_init(&rng, cfg->seed, TC_RNG_STREAM_SHUFFLE);
+    tc_rng_permutation(&rng, *perm, n);
+    *nv = k;
+    return TC_OK;
+}
+
+/* The training indices: those heldout() leaves, or 0..n-1. */
+static int train_indices(const tc_data_info *info, const int64_t *perm, int64_t nv, int64_t **out,
+                         int64_t *n_out)
+{
+    int64_t n = info->split_size[TC_SPLIT_TRAIN] - nv, i;
+
+    if (!(*out = tc_calloc((size_t)(n > 0 ? n : 1), sizeof(int64_t))))
+        return TC_ENOMEM;
+    for (i = 0; i < n; i++)
+        (*out)[i] = perm ? perm[nv + i] : i;
+    *n_out = n;
+    return TC_OK;
+}
+
 /* Split the data into the train, validation and test views the loop uses. */
 static int make_views(tc__run *r)
 {
     const tc_data_info *info = tc_dataset_info(r->data);
-    int64_t n = info->split_size[TC_SPLIT_TRAIN], i;
-    int64_t *perm = NULL;
-    tc_rng rng;
+    int64_t *perm = NULL, nv = 0;
+    int err;
 
     r->train.split = TC_SPLIT_TRAIN;
     r->val.split = TC_SPLIT_VALIDATION;
     r->test.split = TC_SPLIT_TEST;
     r->val.n = info->split_size[TC_SPLIT_VALIDATION];
     r->test.n = info->split_size[TC_SPLIT_TEST];
-    if (r->val.n == 0 && r->cfg->val_fraction > 0.0f && n >= 2) {
-        int64_t nv = (int64_t)((double)r->cfg->val_fraction * (double)n + 0.5);
-        nv = nv < 1 ? 1 : nv > n - 1 ? n - 1 : nv;
-        if (!(perm = tc_calloc((size_t)n, sizeof(*perm))))
-            return TC_ENOMEM;
-        tc_rng_init(&rng, r->cfg->seed, TC_RNG_STREAM_SHUFFLE);
-        tc_rng_permutation(&rng, perm, n);
+    if ((err = heldout(info, r->cfg, &perm, &nv)) < 0)
+        return err;
+    if (perm) {
         r->val.split = TC_SPLIT_TRAIN;
         r->val.n = nv;
         r->val.idx = perm; /* the first nv of the permutation */
-        r->train.n = n - nv;
-        if (!(r->train.idx = tc_calloc((size_t)(n - nv), sizeof(int64_t))))
-            return TC_ENOMEM;
-        memcpy(r->train.idx, perm + nv, (size_t)(n - nv) * sizeof(int64_t));
-        return TC_OK;
     }
-    r->train.n = n;
-    if (!(r->train.idx = tc_calloc((size_t)n, sizeof(int64_t))))
-        return TC_ENOMEM;
-    for (i = 0; i < n; i++)
-        r->train.idx[i] = i;
+    return train_indices(info, perm, nv, &r->train.idx, &r->train.n);
+}
+
+/* ---- the training corpus offered to a model's create -------------------------------------- */
+
+#define CORPUS_MAX_READ 256
+
+typedef struct corpus {
+    tc_text_corpus pub; /* first: tc_text_corpus_free casts back */
+    tc_dataset *d;
+    int64_t *idx;
+    const char **texts; /* (2 * CORPUS_MAX_READ) */
+    int32_t labels[CORPUS_MAX_READ];
+} corpus;
+
+static int corpus_read(void *ctx, int64_t first, int64_t n, const char **texts)
+{
+    corpus *c = ctx;
+    int32_t fields = c->pub.fields;
+    int64_t k;
+    int err;
+
+    if (first < 0 || n < 1 || n > CORPUS_MAX_READ || first > c->pub.n - n)
+        return tc_error_set(TC_ERANGE, "corpus read of %lld examples at %lld is out of range",
+                            (long long)n, (long long)first);
+    if ((err = tc_dataset_read(c->d, TC_SPLIT_TRAIN, c->idx + first, n, NULL, c->texts,
+                               c->labels)) < 0)
+        return err;
+    for (k = 0; k < n * fields; k++)
+        texts[k] = c->texts[k];
     return TC_OK;
+}
+
+int tc_dataset_train_corpus(tc_text_corpus **out, tc_dataset *d, const tc_train_config *cfg)
+{
+    const tc_data_info *info;
+    int64_t *perm = NULL, nv = 0;
+    corpus *c;
+    int err;
+
+    TC_ASSERT_ARG(out && d && cfg);
+    info = tc_dataset_info(d);
+    if (info->input != TC_INPUT_TEXT)
+        return tc_error_set(TC_EINVAL, "the dataset holds tensors, not texts");
+    if (!(cfg->val_fraction >= 0.0f && cfg->val_fraction < 1.0f))
+        return tc_error_set(TC_EINVAL, "train.val_fraction must be in [0, 1)");
+    if (!(c = tc_calloc(1, sizeof(*c))))
+        return TC_ENOMEM;
+    c->d = d;
+    c->pub.struct_size = sizeof(c->pub);
+    c->pub.fields = info->text_fields == 2 ? 2 : 1;
+    c->pub.max_read = CORPUS_MAX_READ;
+    c->pub.ctx = c;
+    c->pub.read = corpus_read;
+    if (!(c->texts = tc_calloc(2 * CORPUS_MAX_READ, sizeof(char *)))) {
+        err = TC_ENOMEM;
+        goto out;
+    }
+    if ((err = heldout(info, cfg, &perm, &nv)) < 0)
+        goto out;
+    if ((err = train_indices(info, perm, nv, &c->idx, &c->pub.n)) < 0)
+        goto out;
+    *out = &c->pub;
+    c = NULL;
+out:
+    tc_free(perm);
+    tc_text_corpus_free(c ? &c->pub : NULL);
+    return err;
+}
+
+void tc_text_corpus_free(tc_text_corpus *pub)
+{
+    corpus *c = (corpus *)pub;
+
+    if (!c)
+        return;
+    tc_free(c->idx);
+    tc_free(c->texts);
+    tc_free(c);
 }
 
 /* Index array for a view: its own, or 0..n-1 (built into scratch). */
@@ -185,6 +290,7 @@ static int load_batch(tc__run *r, tc_split split, const int64_t *idx, int64_t n,
     b->size = n;
     b->features = r->features;
     b->texts = tc_dataset_info(r->data)->input == TC_INPUT_TEXT ? r->texts : NULL;
+    b->pairs = b->texts && tc_dataset_info(r->data)->text_fields == 2 ? r->texts + n : NULL;
     b->labels = r->labels;
     return TC_OK;
 }
@@ -233,6 +339,59 @@ out:
     return err;
 }
 
+/* Text length (bytes, both texts of a pair) of every training example, for group_by_length. */
+static int measure_lengths(tc__run *r)
+{
+    int64_t n = r->train.n, bs = r->cfg->batch_size, start, k;
+    int pairs = tc_dataset_info(r->data)->text_fields == 2;
+    int err;
+
+    if (!(r->lengths = tc_calloc((size_t)(n > 0 ? n : 1), sizeof(int64_t))) ||
+        !(r->len_pos =
+              tc_calloc((size_t)(n < 50 * bs ? (n > 0 ? n : 1) : 50 * bs), sizeof(*r->len_pos))))
+        return TC_ENOMEM;
+    for (start = 0; start < n; start += bs) {
+        int64_t m = n - start < bs ? n - start : bs;
+        if ((err = tc_dataset_read(r->data, TC_SPLIT_TRAIN, r->train.idx + start, m, r->features,
+                                   r->texts, r->labels)) < 0)
+            return err;
+        for (k = 0; k < m; k++)
+            r->lengths[start + k] =
+                (int64_t)(r->texts[k] ? strlen(r->texts[k]) : 0) +
+                (int64_t)(pairs && r->texts[m + k] ? strlen(r->texts[m + k]) : 0);
+    }
+    return TC_OK;
+}
+
+static int by_length_desc(const void *a, const void *b)
+{
+    const tc__len_pos *x = a, *y = b;
+
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos; /* equal lengths: a fixed order */
+}
+
+/*
+ * transformers' LengthGroupedSampler: cut the epoch's permutation into
+ * megabatches of 50 batches and sort each by length, longest first.
+ */
+static void group_by_length(tc__run *r)
+{
+    int64_t n = r->train.n, mega = 50 * (int64_t)r->cfg->batch_size, start, k;
+
+    for (start = 0; start < n; start += mega) {
+        int64_t m = n - start < mega ? n - start : mega;
+        for (k = 0; k < m; k++) {
+            r->len_pos[k].pos = r->perm[start + k];
+            r->len_pos[k].len = r->lengths[r->perm[start + k]];
+        }
+        qsort(r->len_pos, (size_t)m, sizeof(*r->len_pos), by_length_desc);
+        for (k = 0; k < m; k++)
+            r->perm[start + k] = r->len_pos[k].pos;
+    }
+}
+
 static void progress(tc__run *r, int32_t epoch, int64_t done, int64_t total, double loss)
 {
     if (r->cb && r->cb->on_progress)
@@ -258,6 +417,8 @@ static int train_epoch(tc__run *r, int32_t epoch)
     /* The epoch's order depends only on (seed, epoch): resume needs no shuffle state. */
     tc_rng_init(&rng, c->seed, ((uint64_t)TC_RNG_STREAM_SHUFFLE << 32) | (uint32_t)epoch);
     tc_rng_permutation(&rng, r->perm, n);
+    if (r->lengths)
+        group_by_length(r);
     for (b = r->cur.batch; b < nb; b++) {
         int64_t start = b * bs, m = n - start < bs ? n - start : bs, k, valid = 0;
         tc_tensor *logits = NULL, *loss;
@@ -341,8 +502,11 @@ static int setup(tc__run *r)
         !(r->scratch_idx = tc_calloc((size_t)maxb, sizeof(int64_t))) ||
         !(r->labels = tc_calloc((size_t)maxb, sizeof(int32_t))) ||
         !(r->preds = tc_calloc((size_t)maxb, sizeof(int32_t))) ||
-        !(r->texts = tc_calloc((size_t)maxb, sizeof(char *))))
+        !(r->texts = tc_calloc((size_t)(2 * maxb), sizeof(char *))))
         return TC_ENOMEM;
+    if (r->cfg->version >= 2 && r->cfg->group_by_length && info->input == TC_INPUT_TEXT &&
+        (err = measure_lengths(r)) < 0)
+        return err;
     if (f > 0 && !(r->features = tc_calloc((size_t)(maxb * f), sizeof(float))))
         return TC_ENOMEM;
     if ((err = tc_confusion_new(&r->conf, info->num_labels)) < 0)
@@ -365,6 +529,8 @@ static void teardown(tc__run *r)
     tc_free(r->train.idx);
     tc_free(r->val.idx);
     tc_free(r->perm);
+    tc_free(r->lengths);
+    tc_free(r->len_pos);
     tc_free(r->batch_idx);
     tc_free(r->scratch_idx);
     tc_free(r->labels);

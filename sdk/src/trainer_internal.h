@@ -17,6 +17,10 @@ typedef struct tc__view {
     int64_t n;
 } tc__view;
 
+typedef struct tc__len_pos {
+    int64_t len, pos;
+} tc__len_pos;
+
 typedef struct tc__eval {
     double loss, accuracy, f1;
 } tc__eval;
@@ -37,6 +41,8 @@ typedef struct tc__run {
     const tc_train_callbacks *cb;
     tc__view train, val, test;
     int64_t *perm;        /* (train.n) epoch permutation */
+    int64_t *lengths;     /* (train.n) text lengths for group_by_length, or NULL */
+    tc__len_pos *len_pos; /* (50 batches) group_by_length's sort buffer */
     int64_t *batch_idx;   /* (max batch) */
     int64_t *scratch_idx; /* (max batch) */
     float *features;      /* (max batch, F) */

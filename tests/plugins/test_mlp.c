@@ -351,7 +351,7 @@ MLP_TEST(test_plugins_mlp__gradients)
     void *m = NULL;
     float x[B * F];
     int32_t labels[B];
-    tc_batch batch = {B, x, NULL, labels};
+    tc_batch batch = {.size = B, .features = x, .labels = labels};
     tc_tensor *logits = NULL, *loss;
     size_t i;
     int64_t k, checked = 0, live = 0, kinks = 0;
@@ -414,7 +414,7 @@ MLP_TEST(test_plugins_mlp__learns)
     void *m = NULL;
     float x[B * F], first = 0, last = 0;
     int32_t labels[B];
-    tc_batch batch = {B, x, NULL, labels};
+    tc_batch batch = {.size = B, .features = x, .labels = labels};
     int step;
 
     TC_CHECK_OK(make_model(&m, &p, kv, &data, 3));

@@ -54,6 +54,7 @@ static const train_key train_keys[] = {
     {"patience", K_INT, CFG(patience), "early stopping patience in epochs, 0 = off"},
     {"min_delta", K_FLOAT, CFG(min_delta), "improvement that resets patience"},
     {"eval_every", K_EVAL, 0, "when to evaluate: epoch"},
+    {"group_by_length", K_BOOL, CFG(group_by_length), "batch texts of similar length together"},
 };
 
 static int bad_value(const tcd_spec *s, const tcd_spec_entry *e, const char *want)
@@ -212,6 +213,34 @@ static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
         snprintf(msg, sizeof(msg), "%s", tc_error_message());
         return tc_error_set(err, "%s: %s: %s", job->spec.path, section, msg);
     }
+    return 0;
+}
+
+int tcd_job_set_data_option(tcd_job *job, const char *key, const char *value)
+{
+    const char **kv = NULL;
+    tc_options *opts = NULL;
+    size_t i, n = 0;
+    int err;
+
+    if (!(kv = calloc(2 * job->spec.n + 2, sizeof(*kv))))
+        return tc_error_set(TC_ENOMEM, "out of memory");
+    for (i = 0; i < job->spec.n; i++) {
+        const tcd_spec_entry *e = &job->spec.entries[i];
+        if (strcmp(e->section, "data") || !strcmp(e->key, "plugin") || !strcmp(e->key, key))
+            continue;
+        kv[2 * n] = e->key;
+        kv[2 * n + 1] = e->value;
+        n++;
+    }
+    kv[2 * n] = key;
+    kv[2 * n + 1] = value;
+    err = tc_options_parse(&opts, tc_plugin_descriptor(job->data_plugin), kv, n + 1);
+    free(kv);
+    if (err < 0)
+        return err;
+    tc_options_free(job->data_opts);
+    job->data_opts = opts;
     return 0;
 }
 

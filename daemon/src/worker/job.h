@@ -24,4 +24,7 @@ int tcd_job_prepare(tcd_job *job);
 
 void tcd_job_dispose(tcd_job *job);
 
+/* Parse the data options again with key set to value (e.g. data.dataset -> a snapshot folder). */
+int tcd_job_set_data_option(tcd_job *job, const char *key, const char *value);
+
 #endif /* TCD_JOB_H */

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <tc/hub.h>
+
 #include "worker.h"
 
 const char *tcd_error_code_name(int code)
@@ -143,11 +145,83 @@ static int load_pretrained(tc_model *model, const char *from)
     return tc_model_load_pretrained(model, from);
 }
 
+typedef struct pull_ctx {
+    const tc_host *host;
+} pull_ctx;
+
+static void pull_progress(const tc_hub_progress *p, void *payload)
+{
+    const tc_host *host = ((pull_ctx *)payload)->host;
+
+    if (host && host->progress && !p->path)
+        host->progress(host->ctx, "download", (int64_t)p->done, (int64_t)p->total, "bytes");
+}
+
+static int pull_cancel(void *payload)
+{
+    const tc_host *host = ((pull_ctx *)payload)->host;
+
+    return host && host->is_cancelled && host->is_cancelled(host->ctx);
+}
+
+/*
+ * A data plugin with a "dataset" option given a Hub dataset id rather than a
+ * folder: download the dataset (at data.revision) into the Hub cache and
+ * hand the plugin the snapshot folder, as `tcctl pull dataset` would.
+ */
+static int resolve_hub_dataset(tcd_job *job, const tc_host *host)
+{
+    const tc_plugin_desc *desc = tc_plugin_descriptor(job->data_plugin);
+    const char *id = NULL, *revision = NULL;
+    tc_hub_download_options o;
+    tc_hub_client *client = NULL;
+    pull_ctx ctx = {host};
+    char *snap = NULL, msg[1024];
+    struct stat st;
+    uint32_t i;
+    int err, has_revision = 0;
+
+    for (i = 0; i < desc->n_options; i++) {
+        if (!strcmp(desc->options[i].name, "dataset") && desc->options[i].type == TC_OPTION_STRING)
+            id = tc_options_string(job->data_opts, "dataset");
+        has_revision |=
+            !strcmp(desc->options[i].name, "revision") && desc->options[i].type == TC_OPTION_STRING;
+    }
+    if (!id || !*id || stat(id, &st) == 0 || id[0] == '/' || id[0] == '.')
+        return TC_OK; /* a folder (or not there: the plugin says so) */
+    revision = has_revision ? tc_options_string(job->data_opts, "revision") : NULL;
+    if ((err = tc_hub_client_new(&client, NULL)) < 0)
+        return err;
+    tc_hub_download_options_init(&o, TC_HUB_DOWNLOAD_OPTIONS_VERSION);
+    o.progress = pull_progress;
+    o.cancel = pull_cancel;
+    o.payload = &ctx;
+    if (host && host->log) {
+        snprintf(msg, sizeof(msg), "data.dataset '%s' is not a folder: pulling the Hub dataset%s%s",
+                 id, revision ? " at " : "", revision ? revision : "");
+        host->log(host->ctx, TC_LOG_INFO, msg);
+    }
+    err = tc_hub_snapshot_download(&snap, client, TC_HUB_REPO_DATASET, id, revision, &o);
+    tc_hub_client_free(client);
+    if (err < 0) {
+        snprintf(msg, sizeof(msg), "%s", tc_error_message());
+        return tc_error_set(err,
+                            "data.dataset '%s' is neither a folder nor a dataset the Hub (%s) "
+                            "gives: %s",
+                            id, tc_hub_endpoint(), msg);
+    }
+    err = tcd_job_set_data_option(job, "dataset", snap);
+    tc_free(snap);
+    return err;
+}
+
 int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *host,
                      const tc_train_callbacks *cb, tcd_result_info *info)
 {
     tc_dataset *data = NULL;
     tc_model *model = NULL;
+    tc_text_corpus *corpus = NULL;
+    tc_data_info dinfo;
     char ckpt[4096];
     int err;
 
@@ -158,12 +232,21 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
         return tc_error_set(TC_EINVAL, "output path too long: '%s'", out);
     if ((err = tc_mkdir_p(out)) < 0)
         return err;
+    if ((err = resolve_hub_dataset(job, host)) < 0)
+        goto out;
     if ((err = tc_dataset_open(&data, job->data_plugin, job->data_opts, host)) < 0)
         goto out;
     if ((err = tc_dataset_fingerprint(data, info->fingerprint, sizeof(info->fingerprint))) < 0)
         goto out;
-    if ((err = tc_model_create(&model, job->model_plugin, job->model_opts, tc_dataset_info(data),
-                               job->cfg.seed, host)) < 0)
+    dinfo = *tc_dataset_info(data);
+    /* a text model may build its vocabulary from the examples it will train on */
+    if (dinfo.input == TC_INPUT_TEXT) {
+        if ((err = tc_dataset_train_corpus(&corpus, data, &job->cfg)) < 0)
+            goto out;
+        dinfo.train_texts = corpus;
+    }
+    if ((err = tc_model_create(&model, job->model_plugin, job->model_opts, &dinfo, job->cfg.seed,
+                               host)) < 0)
         goto out;
     if (job->pretrained && (err = load_pretrained(model, job->pretrained)) < 0)
         goto out;
@@ -180,6 +263,7 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
 out:
     job->cfg.checkpoint_dir = NULL;
     tc_model_free(model);
+    tc_text_corpus_free(corpus);
     tc_dataset_free(data);
     return err;
 }

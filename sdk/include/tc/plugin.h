@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define TC_PLUGIN_ABI_MAJOR 1
-#define TC_PLUGIN_ABI_MINOR 0
+#define TC_PLUGIN_ABI_MINOR 1
 #define TC_PLUGIN_ENTRY_SYMBOL "tc_plugin_entry"
 #define TC_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -116,6 +116,26 @@ typedef enum tc_split {
 
 #define TC_DATA_MAX_LABELS 65536
 
+/**
+ * The texts of the training examples, offered to a model's create (ABI 1.1)
+ * so that it can build a vocabulary from exactly the examples it will be
+ * trained on (tc_dataset_train_corpus makes one: the train split less the
+ * validation fraction the trainer holds out).
+ */
+typedef struct tc_text_corpus {
+    uint32_t struct_size;
+    int64_t n;        /* examples */
+    int32_t fields;   /* texts per example: 1, or 2 for pairs */
+    int64_t max_read; /* the most examples one read may ask for */
+    void *ctx;        /* first argument of read */
+    /*
+     * Read examples [first, first + n): texts receives n * fields pointers,
+     * the first texts of the n examples, then (pairs) their second texts.
+     * Borrowed until the next read. 1 <= n <= max_read.
+     */
+    int (*read)(void *ctx, int64_t first, int64_t n, const char **texts);
+} tc_text_corpus;
+
 /** What a dataset holds. Borrowed pointers live until close. */
 typedef struct tc_data_info {
     tc_input_kind input;
@@ -125,6 +145,18 @@ typedef struct tc_data_info {
     /* num_labels names, or NULL for "0", "1", ...; valid until close, so models copy them */
     const char *const *label_names;
     int64_t split_size[TC_SPLIT_MAX]; /* examples per split; 0 when the split is absent */
+    /* ABI 1.1; zero from older plugins. */
+    int32_t text_fields; /* text input: texts per example, 1 (0 means 1) or 2 for pairs */
+    /*
+     * Text input: the token limit the data asks for (e.g. data.max_length:
+     * 128), 0 for none. A model cuts texts to it unless told otherwise.
+     */
+    int32_t max_length;
+    /*
+     * Set by the host, not the data plugin: the training texts when the host
+     * offers them to a model's create (text input), else NULL.
+     */
+    const tc_text_corpus *train_texts;
 } tc_data_info;
 
 typedef struct tc_data_vtable {
@@ -136,7 +168,8 @@ typedef struct tc_data_vtable {
     /*
      * Read n examples of a split by index. Tensor input: features receives
      * (n, F) floats, F = product(feature_shape). Text input: texts receives n
-     * pointers, borrowed until the next read. labels receives n ids.
+     * pointers, borrowed until the next read (2n for pairs: the n first
+     * texts, then the n second texts). labels receives n ids.
      */
     int (*read)(void *self, tc_split split, const int64_t *indices, int64_t n, float *features,
                 const char **texts, int32_t *labels);
@@ -153,6 +186,8 @@ typedef struct tc_batch {
     const float *features;    /* (B, F) for tensor input, else NULL */
     const char *const *texts; /* B strings for text input, else NULL */
     const int32_t *labels;    /* (B) */
+    /* ABI 1.1: B second texts of pairs (text_fields 2), else NULL. */
+    const char *const *pairs;
 } tc_batch;
 
 typedef struct tc_model_vtable {

@@ -128,12 +128,34 @@ typedef struct tc_train_config {
     const char *checkpoint_dir; /* NULL: no checkpoints, no resume */
     int resume;                 /* continue from checkpoint_dir when it holds a checkpoint */
     const char *run_id;         /* stored in checkpoints; resume refuses a different one */
+    /* Version 2: */
+    /*
+     * Text input: group training examples of similar length into batches, as
+     * transformers' group_by_length: each run of 50 * batch_size shuffled
+     * examples is sorted by text length (bytes, longest first) before it is cut
+     * into batches, so a batch padded to its longest text wastes little. Default 0.
+     */
+    int group_by_length;
 } tc_train_config;
 
-#define TC_TRAIN_CONFIG_VERSION 1
+#define TC_TRAIN_CONFIG_VERSION 2
 
-/** Fill cfg with the defaults above. */
+/** Fill cfg with the defaults above (version 1 fills only the fields of version 1). */
 TC_API int tc_train_config_init(tc_train_config *cfg, unsigned int version);
+
+/**
+ * The texts that tc_train(m, d, cfg) will train on: the train split less the
+ * validation fraction it holds out when d has no validation split. Pass it
+ * as train_texts in a copy of tc_dataset_info(d) to tc_model_create, so a
+ * model can build its vocabulary from the training examples only.
+ * @param[out] out owned by the caller (tc_text_corpus_free); it reads through
+ *             d, which must outlive it
+ * @return TC_OK, TC_EINVAL (tensor input, or a bad val_fraction), TC_ENOMEM
+ */
+TC_API int tc_dataset_train_corpus(tc_text_corpus **out, tc_dataset *d, const tc_train_config *cfg);
+
+/** Release a corpus made by tc_dataset_train_corpus. Accepts NULL. */
+TC_API void tc_text_corpus_free(tc_text_corpus *c);
 
 /** Parse "accuracy", "f1" (or "macro_f1"), "loss"; -1 if unknown. */
 TC_API int tc_metric_parse(const char *name);
