@@ -21,6 +21,7 @@ enum { ROW_MAJOR = 101 };
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static sgemm_fn blas_sgemm;
 static int_fn blas_get_parallel, blas_get_threads;
+static void (*blas_set_threads)(int);
 static char blas_desc[256] = "reference C loops (OpenBLAS not loaded)";
 
 /* The OpenBLAS DYNAMIC_ARCH core name for this CPU, or NULL to let OpenBLAS decide. */
@@ -60,6 +61,7 @@ static void blas_load(void)
     *(void **)&corename = dlsym(h, "openblas_get_corename");
     *(void **)&threads = dlsym(h, "openblas_get_num_threads");
     *(void **)&blas_get_parallel = dlsym(h, "openblas_get_parallel");
+    *(void **)&blas_set_threads = dlsym(h, "openblas_set_num_threads");
     blas_get_threads = threads;
     snprintf(blas_desc, sizeof(blas_desc), "OpenBLAS %s, %d threads%s",
              corename ? corename() : "(unknown core)", threads ? threads() : 0,
@@ -117,4 +119,20 @@ int tc__blas_threads(void)
 {
     pthread_once(&blas_once, blas_load);
     return blas_get_threads ? blas_get_threads() : 1;
+}
+
+int tc__blas_serial_begin(void)
+{
+    int n = tc__blas_threads();
+
+    if (n <= 1 || !blas_set_threads)
+        return 0;
+    blas_set_threads(1);
+    return n;
+}
+
+void tc__blas_serial_end(int saved)
+{
+    if (saved > 1 && blas_set_threads)
+        blas_set_threads(saved);
 }

@@ -34,6 +34,16 @@ TC_INTERNAL int tc__blas_parallel(void);
 /* openblas_get_num_threads(), or 1 without OpenBLAS. */
 TC_INTERNAL int tc__blas_threads(void);
 
+/*
+ * Run the following sgemm calls on the calling thread only, until
+ * tc__blas_serial_end(the value returned): for long chains of small products
+ * (an LSTM's steps), where waking OpenBLAS's threads for each costs more than
+ * the product and leaves them spinning in sched_yield. The thread count is
+ * process-wide: callers are the trainer's single thread.
+ */
+TC_INTERNAL int tc__blas_serial_begin(void);
+TC_INTERNAL void tc__blas_serial_end(int saved);
+
 /* The loaded library's cblas_sgemm, or NULL when none could be loaded (for benchmarks). */
 TC_INTERNAL void *tc__blas_sgemm_symbol(void);
 

@@ -374,6 +374,46 @@ static void test_sdk_ops__fast_layer_norm(void)
     }
 }
 
+/*
+ * The LSTM's fast kernels split the rows into chunks run on threads: 37 rows
+ * make three chunks (the last ragged), with lengths 0 and T among them.
+ */
+static void test_sdk_ops__fast_lstm(void)
+{
+    const int64_t B = 37, T = 9, H = 5, G = 4 * H;
+    int32_t len[37];
+
+    data_seed(7);
+    for (int64_t b = 0; b < B; b++)
+        len[b] = (int32_t)((b * 5) % (T + 1));
+    for (int reverse = 0; reverse < 2; reverse++) {
+        float *gx = rand_array(B * T * G, -2, 2), *w = rand_array(G * H, -1, 1);
+        float *dout = rand_array(B * T * H, -1, 1);
+        float *h1 = rand_array(B * T * H, -1, 1), *h2 = copy_array(h1, B * T * H);
+        float *a1 = rand_array(B * T * G, -1, 1), *a2 = copy_array(a1, B * T * G);
+        float *c1 = rand_array(B * T * H, -1, 1), *c2 = copy_array(c1, B * T * H);
+        float *s1 = rand_array(B * 7 * H, -1, 1), *s2 = rand_array(B * 7 * H, -1, 1);
+        float *dx1 = rand_array(B * T * G, -1, 1), *dx2 = copy_array(dx1, B * T * G);
+        float *dw1 = rand_array(G * H, -1, 1), *dw2 = copy_array(dw1, G * H);
+        tc__lstm_args a = {gx, w, len, B, T, H, reverse};
+
+        tc__lstm_forward_ref(&a, h1, a1, c1, s1);
+        tc__lstm_forward_fast(&a, h2, a2, c2, s2);
+        CHECK_CLOSE("lstm forward h", h2, h1, B * T * H, 1e-5, 1e-5);
+        CHECK_CLOSE("lstm forward cells", c2, c1, B * T * H, 1e-5, 1e-5);
+        tc__lstm_backward_ref(&a, dx1, dw1, dout, h1, a1, c1, s1);
+        tc__lstm_backward_fast(&a, dx2, dw2, dout, h1, a1, c1, s2);
+        CHECK_CLOSE("lstm backward dgx", dx2, dx1, B * T * G, 1e-4, 1e-5);
+        CHECK_CLOSE("lstm backward dw_hh", dw2, dw1, G * H, 1e-4, 2e-6 * (double)(B * T));
+        /* without dw_hh (w_hh needs no gradient) */
+        tc__lstm_backward_ref(&a, dx1, NULL, dout, h1, a1, c1, s1);
+        tc__lstm_backward_fast(&a, dx2, NULL, dout, h1, a1, c1, s2);
+        CHECK_CLOSE("lstm backward dgx only", dx2, dx1, B * T * G, 1e-4, 2e-5);
+        free(gx), free(w), free(dout), free(h1), free(h2), free(a1), free(a2), free(c1);
+        free(c2), free(s1), free(s2), free(dx1), free(dx2), free(dw1), free(dw2);
+    }
+}
+
 /* The same comparisons with every fast kernel forced onto its OpenMP path. */
 static void test_sdk_ops__fast_parallel(void)
 {
@@ -1188,6 +1228,7 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__fast_cross_entropy),
     TC_TEST(test_sdk_ops__fast_dropout_embedding_sum),
     TC_TEST(test_sdk_ops__fast_layer_norm),
+    TC_TEST(test_sdk_ops__fast_lstm),
     TC_TEST(test_sdk_ops__fast_parallel),
     TC_TEST(test_sdk_ops__grad_matmul_linear),
     TC_TEST(test_sdk_ops__grad_elementwise),
