@@ -25,6 +25,8 @@
 #include <tc/ops.h>
 #include <tc/plugin.h>
 
+#include "../../common/hfconfig.h"
+
 #define MLP_PATH_MAX 4096
 
 typedef struct mlp {
@@ -50,33 +52,6 @@ static const tc_option_spec mlp_options[] = {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void free_names(char **names, int32_t n)
-{
-    int32_t i;
-
-    if (!names)
-        return;
-    for (i = 0; i < n; i++)
-        tc_free(names[i]);
-    tc_free(names);
-}
-
-/* Copy the data's label names (they live only as long as the data plugin). */
-static int copy_names(mlp *m, const char *const *src)
-{
-    char num[16];
-    int32_t i;
-
-    if (!(m->label_names = tc_calloc((size_t)m->L, sizeof(char *))))
-        return TC_ENOMEM;
-    for (i = 0; i < m->L; i++) {
-        snprintf(num, sizeof(num), "%d", (int)i);
-        if (!(m->label_names[i] = tc_strdup(src && src[i] ? src[i] : num)))
-            return TC_ENOMEM;
-    }
-    return TC_OK;
-}
-
 /* Declare one linear layer: weight (n_out, n_in) and bias (n_out, no decay). */
 static int add_linear(tc_params *p, const char *prefix, int64_t n_out, int64_t n_in, tc_tensor **w,
                       tc_tensor **b)
@@ -100,7 +75,7 @@ static void mlp_destroy(void *self)
 
     if (!m)
         return;
-    free_names(m->label_names, m->L);
+    hf_names_free(m->label_names, m->L);
     tc_free(m);
 }
 
@@ -150,7 +125,7 @@ static int mlp_create(void **out, const tc_options *opts, const tc_data_info *da
                            (long long)m->H1, (long long)m->H2, m->dropout);
         goto out;
     }
-    if ((err = copy_names(m, data->label_names)) < 0)
+    if ((err = hf_names_copy(&m->label_names, m->L, data->label_names)) < 0)
         goto out;
     if ((err = add_linear(params, "fc1", m->H1, m->F, &m->fc1_w, &m->fc1_b)) < 0)
         goto out;
@@ -231,43 +206,16 @@ static int push_number(cJSON *arr, double v)
     return 1;
 }
 
-/* The labels as id2label and label2id objects; 0 on allocation failure. */
-static int add_labels(cJSON *root, const mlp *m)
-{
-    cJSON *id2label = cJSON_AddObjectToObject(root, "id2label");
-    cJSON *label2id = cJSON_AddObjectToObject(root, "label2id");
-    char key[16];
-    int32_t i;
-
-    if (!id2label || !label2id)
-        return 0;
-    for (i = 0; i < m->L; i++) {
-        snprintf(key, sizeof(key), "%d", (int)i);
-        if (!cJSON_AddStringToObject(id2label, key, m->label_names[i]))
-            return 0;
-        /* Names are unique in practice; keep the first id if one repeats. */
-        if (!cJSON_GetObjectItemCaseSensitive(label2id, m->label_names[i]) &&
-            !cJSON_AddNumberToObject(label2id, m->label_names[i], i))
-            return 0;
-    }
-    return 1;
-}
-
 /* config.json's body, transformers style (owned by the caller, cJSON_Delete), or NULL. */
 static cJSON *config_json(const mlp *m)
 {
-    cJSON *root = cJSON_CreateObject(), *arr, *item;
+    cJSON *root = cJSON_CreateObject(), *arr;
     int32_t i;
     int ok;
 
     if (!root)
         return NULL;
-    arr = cJSON_AddArrayToObject(root, "architectures");
-    item = cJSON_CreateString("TcMLPForImageClassification");
-    ok = arr && item && cJSON_AddItemToArray(arr, item);
-    if (!ok)
-        cJSON_Delete(item);
-    ok = ok && cJSON_AddStringToObject(root, "model_type", "tc-mlp");
+    ok = hf_add_arch(root, "TcMLPForImageClassification", "tc-mlp");
     ok = ok && cJSON_AddNumberToObject(root, "input_size", (double)m->F);
     arr = ok ? cJSON_AddArrayToObject(root, "input_shape") : NULL;
     for (i = 0; ok && i < m->in_ndim; i++)
@@ -278,8 +226,7 @@ static cJSON *config_json(const mlp *m)
         ok = ok && push_number(arr, (double)m->H2);
     ok = ok && cJSON_AddStringToObject(root, "hidden_act", "relu");
     ok = ok && cJSON_AddNumberToObject(root, "dropout", m->dropout);
-    ok = ok && cJSON_AddNumberToObject(root, "num_labels", m->L);
-    ok = ok && add_labels(root, m);
+    ok = ok && hf_add_labels(root, m->label_names, m->L);
     ok = ok && cJSON_AddStringToObject(root, "torch_dtype", "float32");
     ok = ok && cJSON_AddStringToObject(root, "tc_version", tc_version());
     if (!ok) {
@@ -289,114 +236,16 @@ static cJSON *config_json(const mlp *m)
     return root;
 }
 
-/* A growing text buffer; after an allocation failure it only records oom. */
-typedef struct textbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} textbuf;
-
-static void tb_puts(textbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 1024;
-        char *np;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        if (!(np = tc_realloc(b->p, ncap))) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
-
-/* A value (scalar or empty container) as compact JSON. */
-static void tb_value(textbuf *b, const cJSON *item)
-{
-    char *s = cJSON_PrintUnformatted(item);
-
-    if (!s) {
-        b->oom = 1;
-        return;
-    }
-    tb_puts(b, s);
-    cJSON_free(s);
-}
-
-/* A string as a JSON string literal, escaped by cJSON. */
-static void tb_string(textbuf *b, const char *text)
-{
-    cJSON *tmp = cJSON_CreateString(text);
-
-    if (!tmp) {
-        b->oom = 1;
-        return;
-    }
-    tb_value(b, tmp);
-    cJSON_Delete(tmp);
-}
-
-/*
- * JSON laid out as Python's json.dumps(indent=2) does, which is how
- * transformers writes config.json: two-space indents, "key": value.
- */
-static void tb_json(textbuf *b, const cJSON *item, int depth)
-{
-    const cJSON *c;
-    int obj = cJSON_IsObject(item), i;
-
-    if ((!obj && !cJSON_IsArray(item)) || !item->child) {
-        tb_value(b, item);
-        return;
-    }
-    tb_puts(b, obj ? "{\n" : "[\n");
-    for (c = item->child; c; c = c->next) {
-        for (i = 0; i <= depth; i++)
-            tb_puts(b, "  ");
-        if (obj) {
-            tb_string(b, c->string);
-            tb_puts(b, ": ");
-        }
-        tb_json(b, c, depth + 1);
-        tb_puts(b, c->next ? ",\n" : "\n");
-    }
-    for (i = 0; i < depth; i++)
-        tb_puts(b, "  ");
-    tb_puts(b, obj ? "}" : "]");
-}
-
 static int mlp_save(void *self, const char *dir)
 {
     mlp *m = self;
-    cJSON *root = NULL;
-    textbuf text = {NULL, 0, 0, 0};
-    char path[MLP_PATH_MAX];
-    int err = TC_OK;
+    cJSON *root;
+    int err;
 
     TC_ASSERT_ARG(m && dir);
-    if ((root = config_json(m))) {
-        tb_json(&text, root, 0);
-        tb_puts(&text, "\n");
-    }
-    if (!root || text.oom) {
-        err = tc_error_set(TC_ENOMEM, "out of memory building config.json");
-        goto out;
-    }
-    if ((size_t)snprintf(path, sizeof(path), "%s/config.json", dir) >= sizeof(path)) {
-        err = tc_error_set(TC_EINVAL, "path too long: '%s/config.json'", dir);
-        goto out;
-    }
-    err = tc_write_file_atomic(path, text.p, text.len);
-out:
-    tc_free(text.p);
+    if (!(root = config_json(m)))
+        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
+    err = hf_write_config(dir, root);
     cJSON_Delete(root);
     return err;
 }

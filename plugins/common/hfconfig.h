@@ -1,0 +1,31 @@
+/*
+ * hfconfig.h - what the bundled model plugins share for their Hugging Face
+ * layout: label names copied from the data, id2label/label2id, and
+ * config.json written as transformers writes it (json.dumps, indent 2).
+ * Compiled into each plugin that uses it (not part of the SDK).
+ */
+#ifndef TC_PLUGINS_HFCONFIG_H
+#define TC_PLUGINS_HFCONFIG_H
+
+#include <cjson/cJSON.h>
+
+#include <tc/plugin.h>
+
+/* Copy n label names (NULL or NULL entries read as "0", "1", ...) into *out (free with
+ * hf_names_free). */
+int hf_names_copy(char ***out, int32_t n, const char *const *src);
+void hf_names_free(char **names, int32_t n);
+
+/* Add "num_labels", "id2label" and "label2id" to root; 0 on allocation failure. */
+int hf_add_labels(cJSON *root, char *const *names, int32_t n);
+
+/* Add "architectures": [arch] and "model_type"; 0 on allocation failure. */
+int hf_add_arch(cJSON *root, const char *arch, const char *model_type);
+
+/* Write root as DIR/config.json, atomically. */
+int hf_write_config(const char *dir, const cJSON *root);
+
+/* Read DIR/name as JSON (at most 16 MiB) into *out (cJSON_Delete). */
+int hf_read_json(cJSON **out, const char *dir, const char *name);
+
+#endif /* TC_PLUGINS_HFCONFIG_H */
