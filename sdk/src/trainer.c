@@ -720,3 +720,77 @@ void tc_train_result_dispose(tc_train_result *r)
     r->history = NULL;
     r->n_history = 0;
 }
+
+int tc_evaluate(tc_model *m, tc_dataset *d, tc_split split, int32_t batch_size, tc_confusion *conf,
+                double *loss)
+{
+    const tc_data_info *info;
+    int64_t n, bs = batch_size > 0 ? batch_size : 256, start, f, counted = 0;
+    int64_t *idx = NULL;
+    int32_t *labels = NULL, *preds = NULL;
+    const char **texts = NULL;
+    float *features = NULL;
+    tc_graph *g = NULL;
+    double loss_sum = 0.0;
+    int err;
+
+    TC_ASSERT_ARG(m && d && conf && split >= 0 && split < TC_SPLIT_MAX);
+    info = tc_dataset_info(d);
+    n = info->split_size[split];
+    f = tc_dataset_feature_numel(d);
+    if (n < 1)
+        return tc_error_set(TC_EINVAL, "the dataset has no examples in that split");
+    bs = bs > n ? n : bs;
+    tc_confusion_reset(conf);
+    if (!(idx = tc_calloc((size_t)bs, sizeof(*idx))) ||
+        !(labels = tc_calloc((size_t)bs, sizeof(*labels))) ||
+        !(preds = tc_calloc((size_t)bs, sizeof(*preds))) ||
+        !(texts = tc_calloc((size_t)(2 * bs), sizeof(*texts))) ||
+        (f > 0 && !(features = tc_calloc((size_t)(bs * f), sizeof(float))))) {
+        err = TC_ENOMEM;
+        goto out;
+    }
+    if ((err = tc_graph_new(&g, 0)) < 0)
+        goto out;
+    tc_graph_set_training(g, 0);
+    for (start = 0; start < n; start += bs) {
+        int64_t k, b = n - start < bs ? n - start : bs, valid = 0;
+        tc_tensor *logits = NULL, *l;
+        tc_batch batch;
+
+        tc_graph_reset(g);
+        for (k = 0; k < b; k++)
+            idx[k] = start + k;
+        if ((err = tc_dataset_read(d, split, idx, b, features, texts, labels)) < 0)
+            goto out;
+        memset(&batch, 0, sizeof(batch));
+        batch.size = b;
+        batch.features = features;
+        batch.texts = info->input == TC_INPUT_TEXT ? texts : NULL;
+        batch.pairs = batch.texts && info->text_fields == 2 ? texts + b : NULL;
+        batch.labels = labels;
+        if ((err = tc_model_forward(m, g, &batch, &logits)) < 0)
+            goto out;
+        if (!(l = tc_cross_entropy(g, logits, labels))) {
+            err = tc_graph_status(g);
+            goto out;
+        }
+        for (k = 0; k < b; k++)
+            valid += labels[k] != TC_IGNORE_INDEX;
+        loss_sum += (double)l->data[0] * (double)valid;
+        counted += valid;
+        tc_argmax_rows(preds, logits->data, b, logits->shape[1]);
+        if ((err = tc_confusion_add(conf, preds, labels, b)) < 0)
+            goto out;
+    }
+    if (loss)
+        *loss = counted ? loss_sum / (double)counted : NAN;
+out:
+    tc_graph_free(g);
+    tc_free(idx);
+    tc_free(labels);
+    tc_free(preds);
+    tc_free(texts);
+    tc_free(features);
+    return err;
+}

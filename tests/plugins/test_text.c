@@ -5,6 +5,7 @@
  * trainer's group_by_length order, observed through a probe model plugin.
  */
 #include <dlfcn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,58 @@ static void test_text__group_by_length(void)
     TC_CHECK(falls > 50 && rises > 50); /* shuffled */
 }
 
+/* tc_evaluate on a split, with the probe model's logits fixed to (0, 1): everything is class 1. */
+static void test_text__evaluate(void)
+{
+    tc_plugin *probe = NULL;
+    tc_dataset *d = NULL;
+    tc_options *o = NULL, *mo = NULL;
+    tc_model *m = NULL;
+    tc_confusion *conf = NULL;
+    tc_tensor *bias;
+    const char *dir;
+    double loss = 0.0, want;
+
+    if (setup() < 0)
+        return;
+    dir = folder("evaluate");
+    write_file(dir, "train.csv", "text,label\na,0\nb,1\nc,1\n");
+    write_file(dir, "test.csv", "text,label\nd,0\ne,0\nf,1\ng,-1\n");
+    TC_CHECK_OK(tc_plugin_load(&probe, LENPROBE_PATH));
+    {
+        const char *kv[] = {"dataset", dir, NULL};
+        TC_CHECK_OK(open_ds(&d, &o, kv));
+    }
+    if (!probe || !d)
+        goto out;
+    TC_CHECK_OK(tc_options_parse(&mo, tc_plugin_descriptor(probe), NULL, 0));
+    TC_CHECK_OK(tc_model_create(&m, probe, mo, tc_dataset_info(d), 1, NULL));
+    if (!m)
+        goto out;
+    bias = tc_params_find(tc_model_params(m), "bias");
+    TC_CHECK(bias && bias->numel == 2);
+    if (!bias)
+        goto out;
+    bias->data[0] = 0.0f;
+    bias->data[1] = 1.0f;
+    TC_CHECK_OK(tc_confusion_new(&conf, 2));
+    TC_CHECK_OK(tc_evaluate(m, d, TC_SPLIT_TEST, 3, conf, &loss));
+    /* the unlabelled row (-1) is not counted */
+    TC_CHECK(tc_confusion_total(conf) == 3);
+    TC_CHECK(tc_confusion_count(conf, 0, 1) == 2 && tc_confusion_count(conf, 1, 1) == 1);
+    TC_CHECK(tc_confusion_count(conf, 0, 0) == 0 && tc_confusion_count(conf, 1, 0) == 0);
+    want = (2.0 * log1p(exp(1.0)) + log1p(exp(-1.0))) / 3.0;
+    TC_CHECK_NEAR(loss, want, 1e-6);
+    TC_CHECK_ERR(tc_evaluate(m, d, TC_SPLIT_VALIDATION, 0, conf, &loss), TC_EINVAL);
+out:
+    tc_confusion_free(conf);
+    tc_model_free(m);
+    tc_options_free(mo);
+    tc_dataset_free(d);
+    tc_options_free(o);
+    tc_plugin_free(probe);
+}
+
 static const tc_test_case tests[] = {
     TC_TEST(test_text__int_labels_and_card_names),
     TC_TEST(test_text__string_labels_pairs_and_splits),
@@ -542,6 +595,7 @@ static const tc_test_case tests[] = {
     TC_TEST(test_text__snapshot_fingerprint),
     TC_TEST(test_text__train_corpus),
     TC_TEST(test_text__group_by_length),
+    TC_TEST(test_text__evaluate),
 };
 
 TC_TEST_MAIN(tests)

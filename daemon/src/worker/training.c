@@ -119,6 +119,8 @@ static int write_metrics(const tcd_job *job, const tcd_result_info *info)
     int err;
 
     cJSON_AddItemToObject(root, "history", history_json(&info->train));
+    if (info->confusion)
+        cJSON_AddItemReferenceToObject(root, "test_confusion", info->confusion);
     cJSON_AddStringToObject(root, "data_fingerprint", info->fingerprint);
     cJSON_AddStringToObject(root, "run_id", job->run_id);
     cJSON_AddStringToObject(root, "model_plugin", tc_plugin_descriptor(job->model_plugin)->name);
@@ -215,6 +217,45 @@ static int resolve_hub_dataset(tcd_job *job, const tc_host *host)
     return err;
 }
 
+/*
+ * The best model's confusion matrix on the test split:
+ * {"labels": [names], "matrix": [[count of true label i predicted j]]}.
+ */
+static int test_confusion(tc_model *model, tc_dataset *data, cJSON **out)
+{
+    const tc_data_info *info = tc_dataset_info(data);
+    tc_confusion *conf = NULL;
+    cJSON *o = NULL, *labels, *rows;
+    int32_t i, j, L = info->num_labels;
+    char num[16];
+    int err;
+
+    *out = NULL;
+    if (info->split_size[TC_SPLIT_TEST] < 1)
+        return TC_OK;
+    if ((err = tc_confusion_new(&conf, L)) < 0)
+        return err;
+    if ((err = tc_evaluate(model, data, TC_SPLIT_TEST, 0, conf, NULL)) < 0)
+        goto out;
+    o = cJSON_CreateObject();
+    labels = cJSON_AddArrayToObject(o, "labels");
+    rows = cJSON_AddArrayToObject(o, "matrix");
+    for (i = 0; labels && rows && i < L; i++) {
+        cJSON *row = cJSON_CreateArray();
+        snprintf(num, sizeof(num), "%d", (int)i);
+        cJSON_AddItemToArray(labels, cJSON_CreateString(info->label_names && info->label_names[i]
+                                                            ? info->label_names[i]
+                                                            : num));
+        for (j = 0; row && j < L; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)tc_confusion_count(conf, i, j)));
+        cJSON_AddItemToArray(rows, row);
+    }
+    *out = o;
+out:
+    tc_confusion_free(conf);
+    return err;
+}
+
 int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *host,
                      const tc_train_callbacks *cb, tcd_result_info *info)
 {
@@ -255,6 +296,8 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
     err = tc_train(model, data, &job->cfg, cb, &info->train);
     if (err < 0)
         goto out;
+    if ((err = test_confusion(model, data, &info->confusion)) < 0)
+        goto out;
     if ((err = tc_model_save(model, out)) < 0)
         goto out;
     if ((err = write_metrics(job, info)) < 0)
@@ -268,6 +311,28 @@ out:
     return err;
 }
 
+/* A small confusion matrix (at most 12 classes) as a table on stderr. */
+static void print_confusion(const cJSON *conf)
+{
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(conf, "labels");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(conf, "matrix"), *l, *row, *v;
+    int n = cJSON_GetArraySize(labels);
+
+    if (!conf || n < 1 || n > 12)
+        return;
+    fprintf(stderr, "test confusion matrix (rows: true label, columns: predicted)\n%14s", "");
+    cJSON_ArrayForEach(l, labels) fprintf(stderr, " %10.10s", cJSON_GetStringValue(l));
+    fputc('\n', stderr);
+    l = labels->child;
+    cJSON_ArrayForEach(row, rows)
+    {
+        fprintf(stderr, "  %-12.12s", l ? cJSON_GetStringValue(l) : "");
+        cJSON_ArrayForEach(v, row) fprintf(stderr, " %10.0f", v->valuedouble);
+        fputc('\n', stderr);
+        l = l ? l->next : NULL;
+    }
+}
+
 void tcd_print_result(const tcd_result_info *info, const char *state, int json)
 {
     const tc_train_result *r = &info->train;
@@ -277,6 +342,7 @@ void tcd_print_result(const tcd_result_info *info, const char *state, int json)
                 state, r->best_epoch, r->test_accuracy, r->test_loss, r->test_f1);
     else
         fprintf(stderr, "%s: best epoch %d\n", state, r->best_epoch);
+    print_confusion(info->confusion);
     if (!strcmp(state, "succeeded"))
         fprintf(stderr, "model written to %s (model.safetensors, config.json, metrics.json)\n",
                 info->output);
@@ -287,6 +353,8 @@ void tcd_print_result(const tcd_result_info *info, const char *state, int json)
         cJSON_AddStringToObject(e, "type", "result");
         cJSON_AddStringToObject(e, "state", state);
         cJSON_AddItemToObject(e, "metrics", metrics_json(info));
+        if (info->confusion)
+            cJSON_AddItemReferenceToObject(e, "test_confusion", info->confusion);
         cJSON_AddStringToObject(e, "output", info->output ? info->output : "");
         tcd_emit(e);
     }
@@ -295,6 +363,8 @@ void tcd_print_result(const tcd_result_info *info, const char *state, int json)
 void tcd_result_info_dispose(tcd_result_info *info)
 {
     tc_train_result_dispose(&info->train);
+    cJSON_Delete(info->confusion);
+    info->confusion = NULL;
     free(info->output);
     info->output = NULL;
 }

@@ -15,6 +15,7 @@ typedef struct tcd_result_info {
     tc_train_result train;
     char *output;          /* output directory */
     char fingerprint[128]; /* data fingerprint */
+    cJSON *confusion;      /* the test split's confusion matrix, or NULL */
 } tcd_result_info;
 
 /* Print one NDJSON event line on stdout and free it. */

@@ -36,6 +36,7 @@
 #ifndef TC_TRAINER_H
 #define TC_TRAINER_H
 
+#include <tc/metrics.h>
 #include <tc/optim.h>
 #include <tc/plugin.h>
 
@@ -214,6 +215,20 @@ TC_API int tc_train(tc_model *m, tc_dataset *d, const tc_train_config *cfg,
 
 /** Release what a result holds. Accepts NULL. */
 TC_API void tc_train_result_dispose(tc_train_result *r);
+
+/**
+ * Evaluate m on one split of d as the trainer does (evaluation mode: no
+ * dropout, no tape): every prediction is counted into conf (reset first;
+ * made with d's num_labels) and *loss receives the mean cross-entropy over
+ * the labelled examples (NaN when there are none). For a confusion matrix
+ * after training, or to score a model trained elsewhere on the same data.
+ * @param batch_size examples per forward; 0 for 256
+ * @param loss may be NULL
+ * @return TC_OK, TC_EINVAL (an empty split, a conf of another size), or the
+ *         first error of the data or the model
+ */
+TC_API int tc_evaluate(tc_model *m, tc_dataset *d, tc_split split, int32_t batch_size,
+                       tc_confusion *conf, double *loss);
 
 #ifdef __cplusplus
 }
