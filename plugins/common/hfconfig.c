@@ -12,35 +12,6 @@
 #define HF_PATH_MAX 4096
 #define HF_MAX_JSON ((long)16 << 20)
 
-int hf_names_copy(char ***out, int32_t n, const char *const *src)
-{
-    char num[16], **names;
-    int32_t i;
-
-    if (!(names = tc_calloc((size_t)(n > 0 ? n : 1), sizeof(char *))))
-        return TC_ENOMEM;
-    for (i = 0; i < n; i++) {
-        snprintf(num, sizeof(num), "%d", (int)i);
-        if (!(names[i] = tc_strdup(src && src[i] ? src[i] : num))) {
-            hf_names_free(names, i);
-            return TC_ENOMEM;
-        }
-    }
-    *out = names;
-    return TC_OK;
-}
-
-void hf_names_free(char **names, int32_t n)
-{
-    int32_t i;
-
-    if (!names)
-        return;
-    for (i = 0; i < n; i++)
-        tc_free(names[i]);
-    tc_free(names);
-}
-
 int hf_add_labels(cJSON *root, char *const *names, int32_t n)
 {
     cJSON *id2label, *label2id;

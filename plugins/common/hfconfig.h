@@ -11,11 +11,6 @@
 
 #include <tc/plugin.h>
 
-/* Copy n label names (NULL or NULL entries read as "0", "1", ...) into *out (free with
- * hf_names_free). */
-int hf_names_copy(char ***out, int32_t n, const char *const *src);
-void hf_names_free(char **names, int32_t n);
-
 /* Add "num_labels", "id2label" and "label2id" to root; 0 on allocation failure. */
 int hf_add_labels(cJSON *root, char *const *names, int32_t n);
 

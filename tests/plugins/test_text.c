@@ -324,7 +324,7 @@ static void test_text__bad_input(void)
     }
     {
         const char *kv[] = {"dataset", dir, "label_names", "pos,neg,pos", NULL};
-        check_open_fails(kv, TC_EINVAL, "lists 'pos' twice");
+        check_open_fails(kv, TC_EINVAL, "names 'pos' twice");
     }
     dir = folder("out-of-range");
     write_file(dir, "train.csv", "text,label\na,0\nb,2\n");

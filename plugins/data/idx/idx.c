@@ -29,6 +29,8 @@
 
 #include <tc/plugin.h>
 
+#include "../../common/labels.h"
+
 #define IDX_MAGIC_LABELS 0x00000801u
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_TYPE_U8 0x08u
@@ -36,7 +38,6 @@
 #define IDX_MAX_EXAMPLE_BYTES ((uint64_t)1 << 24) /* product of the feature dims */
 #define IDX_GZ_MAX_RATIO 1032u                    /* deflate's maximum expansion */
 #define IDX_CHUNK ((size_t)1 << 20)               /* bytes per gzread call */
-#define IDX_MAX_LABEL_NAME 256                    /* bytes per label name */
 #define IDX_FNV_OFFSET 0xcbf29ce484222325ull
 #define IDX_FNV_PRIME 0x100000001b3ull
 
@@ -436,79 +437,9 @@ out:
 
 /* ---- labels ------------------------------------------------------------------------------- */
 
-static void free_names(char **names, int32_t n)
-{
-    int32_t i;
-
-    if (!names)
-        return;
-    for (i = 0; i < n; i++)
-        tc_free(names[i]);
-    tc_free(names);
-}
-
-/* Split "a, b,c" into trimmed names; every name non-empty and unique. */
-static int parse_names(const char *text, char ***out, int32_t *out_n)
-{
-    char **names = NULL;
-    int32_t n = 1, k = 0, j;
-    const char *p;
-    int err = TC_OK;
-
-    for (p = text; *p; p++)
-        n += *p == ',';
-    if (n > TC_DATA_MAX_LABELS)
-        return tc_error_set(TC_ERANGE, "option 'label_names' lists more than %d names",
-                            TC_DATA_MAX_LABELS);
-    if (!(names = tc_calloc((size_t)n, sizeof(*names))))
-        return TC_ENOMEM;
-    for (p = text; k < n; k++) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len && (*p == ' ' || *p == '\t'))
-            p++, len--;
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len == 0 || len > IDX_MAX_LABEL_NAME) {
-            err = tc_error_set(TC_EINVAL,
-                               "option 'label_names': name %d is %s (names are 1..%d bytes)",
-                               (int)k, len ? "too long" : "empty", IDX_MAX_LABEL_NAME);
-            goto out;
-        }
-        if (!(names[k] = tc_malloc(len + 1))) {
-            err = TC_ENOMEM;
-            goto out;
-        }
-        memcpy(names[k], p, len);
-        names[k][len] = '\0';
-        for (j = 0; j < k; j++)
-            if (!strcmp(names[j], names[k])) {
-                err = tc_error_set(TC_EINVAL, "option 'label_names' names '%s' twice", names[k]);
-                goto out;
-            }
-        p = end ? end + 1 : p + len;
-    }
-    *out = names;
-    *out_n = n;
-    names = NULL;
-out:
-    free_names(names, n);
-    return err;
-}
-
 static int make_names(idx_data *d, const char *const *src)
 {
-    int32_t i;
-    char num[16];
-
-    if (!(d->label_names = tc_calloc((size_t)d->num_labels, sizeof(char *))))
-        return TC_ENOMEM;
-    for (i = 0; i < d->num_labels; i++) {
-        snprintf(num, sizeof(num), "%d", (int)i);
-        if (!(d->label_names[i] = tc_strdup(src ? src[i] : num)))
-            return TC_ENOMEM;
-    }
-    return TC_OK;
+    return labels_copy(&d->label_names, d->num_labels, src);
 }
 
 /*
@@ -526,7 +457,7 @@ static int setup_labels(idx_data *d, const tc_options *opts)
 
     d->num_labels = max_label + 1;
     if (text && *text) {
-        if ((err = parse_names(text, &names, &n_names)) < 0)
+        if ((err = labels_parse(&names, &n_names, text, "label_names")) < 0)
             return err;
         if (n_names < d->num_labels) {
             err = tc_error_set(TC_EINVAL,
@@ -545,7 +476,7 @@ static int setup_labels(idx_data *d, const tc_options *opts)
         err = make_names(d, NULL);
     }
 out:
-    free_names(names, n_names);
+    labels_free(names, n_names);
     return err;
 }
 
@@ -616,7 +547,7 @@ static void idx_close(void *self)
         tc_free(d->splits[s].images);
         tc_free(d->splits[s].labels);
     }
-    free_names(d->label_names, d->num_labels);
+    labels_free(d->label_names, d->num_labels);
     tc_free(d);
 }
 

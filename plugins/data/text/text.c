@@ -38,6 +38,8 @@
 #include <tc/plugin.h>
 #include <tc/table.h>
 
+#include "../../common/labels.h"
+
 #define TEXT_MAX_BYTES ((int64_t)1 << 35)    /* all texts of all splits */
 #define TEXT_MAX_EXAMPLES ((int64_t)1 << 31) /* rows of one split */
 #define TEXT_MAX_LABEL_BYTES 1024
@@ -360,48 +362,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int set_names(text_data *d, char **names, int32_t n)
+static void set_names(text_data *d, char **names, int32_t n)
 {
     d->names = names;
     d->num_labels = n;
-    return TC_OK;
-}
-
-/* Names from "a,b,c". */
-static int parse_names(text_data *d, const char *list)
-{
-    int32_t n = 1, k = 0;
-    const char *p, *q;
-    char **names;
-
-    for (p = list; *p; p++)
-        n += *p == ',';
-    if (n > TC_DATA_MAX_LABELS)
-        return tc_error_set(TC_ERANGE, "data.label_names has %d names (at most %d)", n,
-                            TC_DATA_MAX_LABELS);
-    if (!(names = calloc((size_t)n, sizeof(char *))))
-        return TC_ENOMEM;
-    for (p = list;; p = q + 1) {
-        q = strchr(p, ',');
-        size_t len = q ? (size_t)(q - p) : strlen(p);
-        while (len && *p == ' ')
-            p++, len--;
-        while (len && p[len - 1] == ' ')
-            len--;
-        if (!len || !(names[k] = strndup(p, len))) {
-            int32_t i;
-            for (i = 0; i < k; i++)
-                free(names[i]);
-            free(names);
-            return len ? TC_ENOMEM
-                       : tc_error_set(TC_EINVAL, "data.label_names '%s': name %d is empty", list,
-                                      k + 1);
-        }
-        k++;
-        if (!q)
-            break;
-    }
-    return set_names(d, names, n);
 }
 
 static int cmp_order(const void *a, const void *b)
@@ -423,7 +387,7 @@ static int index_names(text_data *d)
     qsort(d->order, (size_t)d->num_labels, sizeof(*d->order), cmp_order);
     for (i = 1; i < d->num_labels; i++)
         if (!strcmp(d->order[i].name, d->order[i - 1].name))
-            return tc_error_set(TC_EINVAL, "data.label_names lists '%s' twice", d->order[i].name);
+            return tc_error_set(TC_EFORMAT, "two classes are named '%s'", d->order[i].name);
     return TC_OK;
 }
 
@@ -451,12 +415,17 @@ static int resolve_labels(text_data *d, const char *label_col, const char *given
     int s, err;
     int64_t i;
 
-    if (given && (err = parse_names(d, given)) < 0)
-        return err;
+    if (given) {
+        char **names = NULL;
+        int32_t n = 0;
+        if ((err = labels_parse(&names, &n, given, "label_names")) < 0)
+            return err;
+        set_names(d, names, n);
+    }
     if (d->string_labels == 1) {
         if (!d->names) {
             /* the sorted distinct labels of train */
-            char **all, **names;
+            char **all, **names = NULL;
             int32_t n = 0;
             if (!(all = calloc((size_t)(tr->n ? tr->n : 1), sizeof(char *))))
                 return TC_ENOMEM;
@@ -466,20 +435,15 @@ static int resolve_labels(text_data *d, const char *label_col, const char *given
             for (i = 0; i < tr->n; i++)
                 if (i == 0 || strcmp(all[i], all[i - 1]))
                     all[n++] = all[i];
-            if (n > TC_DATA_MAX_LABELS || !(names = calloc((size_t)(n ? n : 1), sizeof(char *)))) {
+            if (n > TC_DATA_MAX_LABELS) {
                 free(all);
-                return n > TC_DATA_MAX_LABELS
-                           ? tc_error_set(TC_ERANGE, "label column '%s' has %d distinct values",
-                                          label_col, n)
-                           : TC_ENOMEM;
+                return tc_error_set(TC_ERANGE, "label column '%s' has %d distinct values",
+                                    label_col, n);
             }
-            for (i = 0; i < n; i++)
-                if (!(names[i] = strdup(all[i]))) {
-                    free(all);
-                    set_names(d, names, (int32_t)i);
-                    return TC_ENOMEM;
-                }
+            err = labels_copy(&names, n, (const char *const *)all);
             free(all);
+            if (err < 0)
+                return err;
             set_names(d, names, n);
         }
         if ((err = index_names(d)) < 0)
@@ -505,14 +469,9 @@ static int resolve_labels(text_data *d, const char *label_col, const char *given
         const char *const *card = NULL;
         int32_t n = 0, max = -1;
         if (tc_datadir_class_names(&card, &n, d->dir, label_col) == TC_OK && n > 0) {
-            char **names = calloc((size_t)n, sizeof(char *));
-            if (!names)
-                return TC_ENOMEM;
-            for (i = 0; i < n; i++)
-                if (!(names[i] = strdup(card[i]))) {
-                    set_names(d, names, (int32_t)i);
-                    return TC_ENOMEM;
-                }
+            char **names = NULL;
+            if ((err = labels_copy(&names, n, card)) < 0)
+                return err;
             set_names(d, names, n);
         } else {
             for (s = 0; s < TC_SPLIT_MAX; s++)
@@ -556,7 +515,6 @@ static void text_close(void *self)
 {
     text_data *d = self;
     int s;
-    int32_t i;
 
     if (!d)
         return;
@@ -567,9 +525,7 @@ static void text_close(void *self)
         free(d->splits[s].sbuf);
         free(d->splits[s].soff);
     }
-    for (i = 0; d->names && i < d->num_labels; i++)
-        free(d->names[i]);
-    free(d->names);
+    labels_free(d->names, d->num_labels);
     free(d->order);
     tc_datadir_free(d->dir);
     free(d);

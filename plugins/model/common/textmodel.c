@@ -4,14 +4,17 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <tc/ops.h>
 #include <tc/vectors.h>
 
+#include "../../common/hfconfig.h"
 #include "textmodel.h"
 
 #define TM_PATH_MAX 4096
@@ -214,7 +217,7 @@ int32_t tm_max_length(const tc_options *o, const tc_data_info *data)
     return (int32_t)tc_options_int(o, "max_length");
 }
 
-int tm_save_tokenizer(const char *dir, const tc_tokenizer *tok)
+static int save_tokenizer(const char *dir, const tc_tokenizer *tok)
 {
     char path[TM_PATH_MAX];
 
@@ -223,7 +226,7 @@ int tm_save_tokenizer(const char *dir, const tc_tokenizer *tok)
     return tc_tokenizer_save(tok, path);
 }
 
-int tm_check_tokenizer(const char *dir, const tc_tokenizer *tok, const char *who)
+static int check_tokenizer(const char *dir, const tc_tokenizer *tok, const char *who)
 {
     char path[TM_PATH_MAX];
     tc_tokenizer *theirs = NULL;
@@ -259,4 +262,38 @@ int tm_check_tokenizer(const char *dir, const tc_tokenizer *tok, const char *who
     }
     tc_tokenizer_free(theirs);
     return err;
+}
+
+int tm_save(const char *dir, cJSON *root, int ok, char *const *label_names, int32_t L,
+            const tc_tokenizer *tok)
+{
+    int err;
+
+    ok = ok && root && cJSON_AddNumberToObject(root, "pad_token_id", tc_tokenizer_pad_id(tok)) &&
+         hf_add_labels(root, label_names, L) &&
+         cJSON_AddStringToObject(root, "torch_dtype", "float32") &&
+         cJSON_AddStringToObject(root, "tc_version", tc_version());
+    if (!ok) {
+        cJSON_Delete(root);
+        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
+    }
+    err = hf_write_config(dir, root);
+    cJSON_Delete(root);
+    if (err < 0)
+        return err;
+    return save_tokenizer(dir, tok);
+}
+
+int tm_load_pretrained(tc_params *params, const tc_tokenizer *tok, const char *dir, const char *who)
+{
+    char path[TM_PATH_MAX];
+    int err;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/model.safetensors", dir) >= sizeof(path))
+        return tc_error_set(TC_EINVAL, "path too long: '%s'", dir);
+    if (access(path, R_OK) < 0)
+        return tc_error_set(TC_ENOTFOUND, "cannot read '%s': %s", path, strerror(errno));
+    if ((err = check_tokenizer(dir, tok, who)) < 0)
+        return err;
+    return tc_params_load(params, path, 0);
 }

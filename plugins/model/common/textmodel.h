@@ -8,6 +8,8 @@
 #ifndef TC_PLUGINS_TEXTMODEL_H
 #define TC_PLUGINS_TEXTMODEL_H
 
+#include <cjson/cJSON.h>
+
 #include <tc/plugin.h>
 #include <tc/tokenizer.h>
 
@@ -74,14 +76,22 @@ int tm_init_embeddings(tc_tensor *table, const tc_tokenizer *tok, const char *ve
  * for one, else the option's default. */
 int32_t tm_max_length(const tc_options *o, const tc_data_info *data);
 
-/* Write DIR/tokenizer.json. */
-int tm_save_tokenizer(const char *dir, const tc_tokenizer *tok);
+/*
+ * Save a text model into DIR: root (the model's own config.json keys; ok is
+ * 0 when building it ran out of memory) gets pad_token_id, the labels,
+ * torch_dtype and tc_version and is written as DIR/config.json, the
+ * tokenizer as DIR/tokenizer.json. Takes root.
+ */
+int tm_save(const char *dir, cJSON *root, int ok, char *const *label_names, int32_t L,
+            const tc_tokenizer *tok);
 
 /*
- * Before loading DIR's weights: DIR's tokenizer.json (when present) must
- * hold the same vocabulary as the model's, or the rows mean other words.
+ * Load DIR/model.safetensors into params, after checking that DIR's
+ * tokenizer.json (when present) holds the same vocabulary as the model's:
+ * otherwise the rows would mean other words.
  */
-int tm_check_tokenizer(const char *dir, const tc_tokenizer *tok, const char *who);
+int tm_load_pretrained(tc_params *params, const tc_tokenizer *tok, const char *dir,
+                       const char *who);
 
 /* Log a line through the host, printf style. */
 void tm_log(const tc_host *host, tc_log_level level, const char *fmt, ...)

@@ -22,18 +22,16 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <tc/ops.h>
 #include <tc/plugin.h>
 
 #include "../../common/hfconfig.h"
+#include "../../common/labels.h"
 #include "../common/textmodel.h"
 
-#define EB_PATH_MAX 4096
 #define EB_WHO "embedbag"
 
 typedef struct embedbag {
@@ -64,7 +62,7 @@ static void eb_destroy(void *self)
     if (!m)
         return;
     tc_tokenizer_free(m->tok);
-    hf_names_free(m->label_names, m->L);
+    labels_free(m->label_names, m->L);
     tc_free(m->vectors);
     tc_free(m);
 }
@@ -92,7 +90,7 @@ static int eb_create(void **out, const tc_options *opts, const tc_data_info *dat
         err = TC_ENOMEM;
         goto out;
     }
-    if ((err = hf_names_copy(&m->label_names, m->L, data->label_names)) < 0)
+    if ((err = labels_copy(&m->label_names, m->L, data->label_names)) < 0)
         goto out;
     if ((err = tm_tokenizer_make(&m->tok, opts, data, host, EB_WHO)) < 0)
         goto out;
@@ -171,24 +169,16 @@ static int eb_forward(void *self, tc_graph *g, const tc_batch *batch, tc_tensor 
 static int eb_load_pretrained(void *self, const char *dir)
 {
     embedbag *m = self;
-    char path[EB_PATH_MAX];
-    int err;
 
     TC_ASSERT_ARG(m && dir);
-    if ((size_t)snprintf(path, sizeof(path), "%s/model.safetensors", dir) >= sizeof(path))
-        return tc_error_set(TC_EINVAL, "path too long: '%s'", dir);
-    if (access(path, R_OK) < 0)
-        return tc_error_set(TC_ENOTFOUND, "cannot read '%s': %s", path, strerror(errno));
-    if ((err = tm_check_tokenizer(dir, m->tok, EB_WHO)) < 0)
-        return err;
-    return tc_params_load(m->params, path, 0);
+    return tm_load_pretrained(m->params, m->tok, dir, EB_WHO);
 }
 
 static int eb_save(void *self, const char *dir)
 {
     embedbag *m = self;
     cJSON *root = cJSON_CreateObject();
-    int ok, err;
+    int ok;
 
     TC_ASSERT_ARG(m && dir);
     ok = root && hf_add_arch(root, "TcEmbeddingBagForSequenceClassification", "tc-embedbag");
@@ -200,19 +190,7 @@ static int eb_save(void *self, const char *dir)
     ok = ok && cJSON_AddStringToObject(root, "pooling", "mean");
     ok = ok && cJSON_AddNumberToObject(root, "dropout", m->dropout);
     ok = ok && cJSON_AddNumberToObject(root, "max_length", m->max_length);
-    ok = ok && cJSON_AddNumberToObject(root, "pad_token_id", tc_tokenizer_pad_id(m->tok));
-    ok = ok && hf_add_labels(root, m->label_names, m->L);
-    ok = ok && cJSON_AddStringToObject(root, "torch_dtype", "float32");
-    ok = ok && cJSON_AddStringToObject(root, "tc_version", tc_version());
-    if (!ok) {
-        cJSON_Delete(root);
-        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
-    }
-    err = hf_write_config(dir, root);
-    cJSON_Delete(root);
-    if (err < 0)
-        return err;
-    return tm_save_tokenizer(dir, m->tok);
+    return tm_save(dir, root, ok, m->label_names, m->L, m->tok);
 }
 
 static const tc_model_vtable eb_vtable = {

@@ -26,6 +26,7 @@
 #include <tc/plugin.h>
 
 #include "../../common/hfconfig.h"
+#include "../../common/labels.h"
 
 #define MLP_PATH_MAX 4096
 
@@ -75,7 +76,7 @@ static void mlp_destroy(void *self)
 
     if (!m)
         return;
-    hf_names_free(m->label_names, m->L);
+    labels_free(m->label_names, m->L);
     tc_free(m);
 }
 
@@ -125,7 +126,7 @@ static int mlp_create(void **out, const tc_options *opts, const tc_data_info *da
                            (long long)m->H1, (long long)m->H2, m->dropout);
         goto out;
     }
-    if ((err = hf_names_copy(&m->label_names, m->L, data->label_names)) < 0)
+    if ((err = labels_copy(&m->label_names, m->L, data->label_names)) < 0)
         goto out;
     if ((err = add_linear(params, "fc1", m->H1, m->F, &m->fc1_w, &m->fc1_b)) < 0)
         goto out;
