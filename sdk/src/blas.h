@@ -7,7 +7,8 @@
  * (e.g. "Intel Xeon Processor" with AVX-512) as Prescott and runs SSE3
  * kernels 8x slower; choosing before load avoids that. The environment
  * variable must be set before OpenBLAS initialises, which is why it is
- * loaded here instead of linked.
+ * loaded here instead of linked. For the same reason OPENBLAS_THREAD_TIMEOUT
+ * defaults to 4 here (idle threads sleep at once instead of spinning).
  *
  * Without a loadable OpenBLAS, tc__sgemm falls back to a plain C loop (slow,
  * correct) and tc_blas_backend() says so.
