@@ -43,6 +43,21 @@ typedef struct tc__lstm_args {
     int reverse; /* 1: each row runs from len[b]-1 down to 0 */
 } tc__lstm_args;
 
+/*
+ * The fixed inputs of the attention kernels (kernels_attn.c). Head h of Q, K
+ * and V owns the hd = D / NH columns h*hd .. h*hd+hd-1 of its third of qkv.
+ */
+typedef struct tc__attn_args {
+    const float *qkv;        /* (B, T, 3D): Q columns 0..D-1, K D..2D-1, V 2D..3D-1 */
+    const int32_t *key_mask; /* (B, T) of 0/1 (0: key excluded), or NULL: every key valid */
+    const uint8_t *drop;     /* (B, NH, T, T) dropout keep mask on P, or NULL: no dropout */
+    float drop_scale;        /* 1 / (1 - p), the scale of kept probabilities */
+    int64_t B, T, D, NH;
+} tc__attn_args;
+
+/* The most threads the fast attention kernels use (each with its own scratch). */
+#define TC_ATTN_MAX_THREADS 16
+
 typedef struct tc__kernels {
     const char *name; /* "ref" or "fast" */
 
@@ -153,6 +168,17 @@ typedef struct tc__kernels {
     void (*layer_norm_backward)(float *dx, float *dgamma, float *dbeta, const float *dout,
                                 const float *x, const float *mean, const float *rstd,
                                 const float *gamma, int64_t B, int64_t C);
+
+    /*
+     * Multi-head self-attention: out (B, T, D) = per head softmax(Q K^T / sqrt(hd)),
+     * masked keys excluded, dropout applied, times V. probs (B, NH, T, T) receives P
+     * before dropout (NULL: not kept, no gradient wanted); scratch holds
+     * tc__attention_scratch(a) floats.
+     */
+    void (*attention_forward)(const tc__attn_args *a, float *out, float *probs, float *scratch);
+    /* dqkv (B, T, 3D) += the gradient of out from dout (B, T, D) and the saved probs */
+    void (*attention_backward)(const tc__attn_args *a, float *dqkv, const float *dout,
+                               const float *probs, float *scratch);
 } tc__kernels;
 
 TC_INTERNAL extern const tc__kernels tc__kernels_ref;
@@ -305,6 +331,20 @@ TC_INTERNAL void tc__layer_norm_backward_fast(float *dx, float *dgamma, float *d
                                               const float *dout, const float *x, const float *mean,
                                               const float *rstd, const float *gamma, int64_t B,
                                               int64_t C);
+
+/*
+ * The attention kernels (kernels_attn.c) and the floats of scratch they take:
+ * two (T, T) matrices per thread, for min(B * NH, TC_ATTN_MAX_THREADS) threads.
+ */
+TC_INTERNAL int64_t tc__attention_scratch(const tc__attn_args *a);
+TC_INTERNAL void tc__attention_forward_ref(const tc__attn_args *a, float *out, float *probs,
+                                           float *scratch);
+TC_INTERNAL void tc__attention_backward_ref(const tc__attn_args *a, float *dqkv, const float *dout,
+                                            const float *probs, float *scratch);
+TC_INTERNAL void tc__attention_forward_fast(const tc__attn_args *a, float *out, float *probs,
+                                            float *scratch);
+TC_INTERNAL void tc__attention_backward_fast(const tc__attn_args *a, float *dqkv, const float *dout,
+                                             const float *probs, float *scratch);
 
 /*
  * Graph internals shared by graph.c and ops.c.

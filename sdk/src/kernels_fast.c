@@ -583,6 +583,8 @@ const tc__kernels tc__kernels_fast = {
     .sum_forward = tc__sum_forward_fast,
     .layer_norm_forward = tc__layer_norm_forward_fast,
     .layer_norm_backward = tc__layer_norm_backward_fast,
+    .attention_forward = tc__attention_forward_fast,
+    .attention_backward = tc__attention_backward_fast,
 };
 
 static const tc__kernels *kernels_active = &tc__kernels_fast;

@@ -417,4 +417,6 @@ const tc__kernels tc__kernels_ref = {
     .sum_forward = tc__sum_forward_ref,
     .layer_norm_forward = tc__layer_norm_forward_ref,
     .layer_norm_backward = tc__layer_norm_backward_ref,
+    .attention_forward = tc__attention_forward_ref,
+    .attention_backward = tc__attention_backward_ref,
 };

@@ -1035,3 +1035,132 @@ tc_tensor *tc_reshape(tc_graph *g, tc_tensor *x, int32_t ndim, const int64_t *sh
         return NULL;
     return finish(g, out, reshape_backward, x, NULL, NULL, NULL);
 }
+
+/* ---- attention ---- */
+
+typedef struct attn_saved {
+    tc__attn_args a;
+    float *probs; /* (B, NH, T, T): P before dropout */
+} attn_saved;
+
+static int attention_backward(tc_graph *g, tc_node *n)
+{
+    attn_saved *sv = n->saved[0];
+    float *dqkv, *scratch;
+    int rc = grad_of(g, n->in[0], &dqkv);
+
+    if (rc < 0 || !dqkv)
+        return rc;
+    scratch =
+        tc__graph_alloc(g, (size_t)tc__attention_scratch(&sv->a) * sizeof(float), "tc_attention");
+    if (!scratch)
+        return tc_graph_status(g);
+    KERN()->attention_backward(&sv->a, dqkv, n->out->grad, sv->probs, scratch);
+    return TC_OK;
+}
+
+/* The arguments of tc_attention that are not shapes: n_heads, dropout_p and the key mask values. */
+static int bad_attention_args(tc_graph *g, const tc_tensor *qkv, int32_t n_heads,
+                              const int32_t *key_mask, float dropout_p)
+{
+    static const char op[] = "tc_attention";
+    int64_t n;
+
+    if (n_heads < 1) {
+        OP_ERROR(g, TC_EINVAL, "%s: n_heads = %d, expected >= 1", op, (int)n_heads);
+        return 1;
+    }
+    if (qkv->ndim != 3 || qkv->shape[2] < 1 || qkv->shape[2] % (3 * (int64_t)n_heads) != 0) {
+        OP_ERROR(g, TC_EINVAL,
+                 "%s: qkv has shape %s, expected (B, T, 3D) with 3D a positive multiple of "
+                 "3 * n_heads = %lld",
+                 op, fmt_shape(qkv).s, (long long)(3 * (int64_t)n_heads));
+        return 1;
+    }
+    if (!(dropout_p >= 0.0f && dropout_p < 1.0f)) {
+        OP_ERROR(g, TC_EINVAL, "%s: dropout_p = %g is outside [0, 1)", op, (double)dropout_p);
+        return 1;
+    }
+    n = qkv->shape[0] * qkv->shape[1];
+    for (int64_t i = 0; key_mask && i < n; i++) {
+        if (key_mask[i] != 0 && key_mask[i] != 1) {
+            OP_ERROR(g, TC_EINVAL, "%s: key_mask[%lld] = %d (row %lld, key %lld), expected 0 or 1",
+                     op, (long long)i, (int)key_mask[i], (long long)(i / qkv->shape[1]),
+                     (long long)(i % qkv->shape[1]));
+            return 1;
+        }
+    }
+    if (qkv->shape[1] > 0 && qkv->shape[0] * n_heads > INT64_MAX / qkv->shape[1] / qkv->shape[1]) {
+        OP_ERROR(g, TC_EINVAL, "%s: qkv %s gives too many attention probabilities", op,
+                 fmt_shape(qkv).s);
+        return 1;
+    }
+    return 0;
+}
+
+/* The dropout keep mask (n) of an attention's probabilities, in element order from rng. */
+static uint8_t *attention_drop_mask(tc_graph *g, tc_rng *rng, int64_t n, float p)
+{
+    uint8_t *mask = tc__graph_alloc(g, (size_t)n + 1, "tc_attention");
+
+    for (int64_t i = 0; mask && i < n; i++)
+        mask[i] = tc_rng_uniform(rng) >= p;
+    return mask;
+}
+
+tc_tensor *tc_attention(tc_graph *g, tc_tensor *qkv, int32_t n_heads, const int32_t *key_mask,
+                        float dropout_p)
+{
+    static const char op[] = "tc_attention";
+    int64_t shape[3], n_probs;
+    attn_saved *sv;
+    int32_t *mask_copy = NULL;
+    float *probs = NULL, *scratch;
+    tc_node *node = NULL;
+    tc_rng *rng;
+    tc_tensor *out;
+
+    if (bad_args(g, op, "qkv", qkv, NULL, NULL) ||
+        bad_attention_args(g, qkv, n_heads, key_mask, dropout_p))
+        return NULL;
+    shape[0] = qkv->shape[0], shape[1] = qkv->shape[1], shape[2] = qkv->shape[2] / 3;
+    n_probs = shape[0] * n_heads * shape[1] * shape[1];
+    out = tc__tensor_empty(g, op, 3, shape);
+    sv = out ? tc__graph_alloc(g, sizeof(*sv), op) : NULL;
+    if (!sv)
+        return NULL;
+    sv->a = (tc__attn_args){.qkv = qkv->data,
+                            .drop_scale = 1.0f,
+                            .B = shape[0],
+                            .T = shape[1],
+                            .D = shape[2],
+                            .NH = n_heads};
+    if (key_mask) {
+        mask_copy = tc__graph_alloc(g, (size_t)(shape[0] * shape[1] + 1) * sizeof(int32_t), op);
+        if (!mask_copy)
+            return NULL;
+        memcpy(mask_copy, key_mask, (size_t)(shape[0] * shape[1]) * sizeof(int32_t));
+        sv->a.key_mask = mask_copy;
+    }
+    rng = tc__graph_rng(g);
+    if (tc_graph_training(g) && dropout_p > 0.0f && rng) {
+        if (!(sv->a.drop = attention_drop_mask(g, rng, n_probs, dropout_p)))
+            return NULL;
+        sv->a.drop_scale = 1.0f / (1.0f - dropout_p);
+    }
+    /* P is kept only for a backward pass; otherwise each thread's scratch holds it */
+    if (tc__graph_needs_grad(g, qkv, NULL, NULL) &&
+        !(probs = tc__graph_alloc(g, (size_t)(n_probs + 1) * sizeof(float), op)))
+        return NULL;
+    scratch = tc__graph_alloc(g, (size_t)tc__attention_scratch(&sv->a) * sizeof(float), op);
+    if (!scratch)
+        return NULL;
+    KERN()->attention_forward(&sv->a, out->data, probs, scratch);
+    if (!finish(g, out, attention_backward, qkv, NULL, NULL, &node))
+        return NULL;
+    if (node) {
+        sv->probs = probs;
+        node->saved[0] = sv;
+    }
+    return out;
+}

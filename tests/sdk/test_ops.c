@@ -1218,6 +1218,236 @@ static void test_sdk_ops__sequence_errors(void)
     tc_graph_free(g);
 }
 
+/* ---- attention ---- */
+
+/* A key mask (B*T) with padded keys, a hole, and batch row 1 fully masked when B > 1. */
+static void attn_mask(int32_t *mask, int64_t B, int64_t T)
+{
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < T; j++)
+            mask[b * T + j] = b == 1 ? 0 : (j < T - b - 1 && j != 2) || j == 0;
+}
+
+static void attn_compare(int64_t B, int64_t T, int64_t D, int64_t NH, int with_drop)
+{
+    const int64_t TT = T * T, hd = D / NH, nq = B * T * 3 * D, no = B * T * D, np = B * NH * TT;
+    int32_t *mask = malloc((size_t)(B * T) * sizeof(int32_t));
+    uint8_t *drop = malloc((size_t)np);
+    float *qkv = rand_array(nq, -2, 2), *dout = rand_array(no, -1, 1);
+    float *o1 = rand_array(no, -1, 1), *o2 = rand_array(no, -1, 1);
+    float *p1 = rand_array(np, -1, 1), *p2 = rand_array(np, -1, 1);
+    float *dq1 = rand_array(nq, -1, 1), *dq2 = copy_array(dq1, nq), *dq0 = copy_array(dq1, nq);
+    tc__attn_args a = {qkv, mask, with_drop ? drop : NULL, 1.0f / 0.7f, B, T, D, NH};
+    float *s1 = malloc((size_t)tc__attention_scratch(&a) * sizeof(float));
+    float *s2 = malloc((size_t)tc__attention_scratch(&a) * sizeof(float));
+    double atol = 2e-6 * (double)(T + hd);
+    char what[96];
+
+    attn_mask(mask, B, T);
+    for (int64_t i = 0; i < np; i++)
+        drop[i] = urand(0, 1) >= 0.3f;
+    tc__attention_forward_ref(&a, o1, p1, s1);
+    tc__attention_forward_fast(&a, o2, p2, s2);
+    snprintf(what, sizeof(what), "attention forward (%lld, %lld, %lld, %lld heads, drop %d)",
+             (long long)B, (long long)T, (long long)D, (long long)NH, with_drop);
+    CHECK_CLOSE(what, o2, o1, no, 1e-4, atol);
+    CHECK_CLOSE("attention probs", p2, p1, np, 1e-4, 1e-6);
+    tc__attention_backward_ref(&a, dq1, dout, p1, s1);
+    tc__attention_backward_fast(&a, dq2, dout, p1, s2);
+    CHECK_CLOSE("attention backward dqkv", dq2, dq1, nq, 1e-4, 2 * atol);
+    /* masked keys have probability exactly 0; a fully masked row gives zeros, no gradient */
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t n = 0; n < NH * TT; n++)
+            if (!mask[b * T + n % T])
+                TC_CHECK(p1[b * NH * TT + n] == 0.0f && p2[b * NH * TT + n] == 0.0f);
+    if (B > 1) {
+        for (int64_t n = T * D; n < 2 * T * D; n++)
+            TC_CHECK(o1[n] == 0.0f && o2[n] == 0.0f);
+        TC_CHECK(memcmp(dq1 + T * 3 * D, dq0 + T * 3 * D, (size_t)(T * 3 * D) * sizeof(float)) ==
+                 0);
+        TC_CHECK(memcmp(dq2 + T * 3 * D, dq0 + T * 3 * D, (size_t)(T * 3 * D) * sizeof(float)) ==
+                 0);
+    }
+    /* without P kept (no gradient wanted) the output is the same */
+    tc__attention_forward_fast(&a, o1, NULL, s2);
+    TC_CHECK(memcmp(o1, o2, (size_t)no * sizeof(float)) == 0);
+    free(mask), free(drop), free(qkv), free(dout), free(o1), free(o2), free(p1), free(p2);
+    free(dq0), free(dq1), free(dq2), free(s1), free(s2);
+}
+
+static void test_sdk_ops__fast_attention(void)
+{
+    /* the last shape has enough work to run on several threads */
+    const int64_t sizes[3][4] = {{3, 7, 12, 3}, {2, 33, 64, 4}, {4, 64, 128, 4}};
+
+    data_seed(8);
+    for (int s = 0; s < 3; s++)
+        for (int with_drop = 0; with_drop < 2; with_drop++)
+            attn_compare(sizes[s][0], sizes[s][1], sizes[s][2], sizes[s][3], with_drop);
+}
+
+/* (3, 4) keys: row 0 has a hole, row 1 only its first key, row 2 none */
+static const int32_t attn_gc_mask[12] = {1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+
+static tc_tensor *f_attention(tc_graph *g, tc_tensor **in, const void *ctx)
+{
+    return tc_attention(g, in[0], 2, attn_gc_mask, ctx ? *(const float *)ctx : 0.0f);
+}
+
+static void test_sdk_ops__grad_attention(void)
+{
+    static const float p = 0.3f;
+    gc_input qkv[1] = {{3, {3, 4, 12}, -1.5f, 1.5f, 1, 0}};
+
+    gradcheck("attention", f_attention, NULL, 1, qkv);
+    gradcheck("attention (dropout)", f_attention, &p, 1, qkv);
+}
+
+/* Attention against HF DistilBERT's eager attention in torch (tests/sdk/gen_attn_fixture.py). */
+static void attn_torch_once(const char *text)
+{
+    enum { B = 2, T = 5, D = 8, NH = 2 };
+    const int64_t qs[3] = {B, T, 3 * D}, os[3] = {B, T, D};
+    float *maskf = seq_array(text, "mask", B * T), *qkvv = seq_array(text, "qkv", B * T * 3 * D);
+    float *wout = seq_array(text, "wout", B * T * D), *want = seq_array(text, "out", B * T * D);
+    float *dwant = seq_array(text, "dqkv", B * T * 3 * D);
+    int32_t mask[B * T];
+    tc_graph *g = NULL;
+
+    TC_CHECK(maskf && qkvv && wout && want && dwant);
+    if (maskf && qkvv && wout && want && dwant && tc_graph_new(&g, 0) == TC_OK) {
+        tc_tensor *x, *y, *loss;
+        for (int i = 0; i < B * T; i++)
+            mask[i] = (int32_t)maskf[i];
+        x = tc_tensor_from(g, 3, qs, qkvv);
+        x->flags |= TC_TENSOR_REQUIRES_GRAD;
+        y = tc_attention(g, x, NH, mask, 0.0f);
+        loss = tc_sum(g, tc_mul(g, y, tc_tensor_from(g, 3, os, wout)));
+        TC_CHECK_OK(tc_backward(g, loss));
+        if (y && x->grad) {
+            seq_close("attention out vs torch", y->data, want, B * T * D, 1e-5, 0.0);
+            seq_close("attention dqkv vs torch", x->grad, dwant, B * T * 3 * D, 1e-5, 0.0);
+        } else {
+            TC_CHECK(0);
+        }
+    }
+    tc_graph_free(g);
+    free(maskf), free(qkvv), free(wout), free(want), free(dwant);
+}
+
+static void test_sdk_ops__attention_vs_torch(void)
+{
+    char *text = read_text_file(TC_TEST_DATA_DIR "/attn_fixture.txt");
+
+    TC_CHECK(text != NULL);
+    if (!text)
+        return;
+    tc__kernels_select(&tc__kernels_ref);
+    attn_torch_once(text);
+    tc__kernels_select(&tc__kernels_fast);
+    attn_torch_once(text);
+    tc__kernels_select(NULL);
+    free(text);
+}
+
+/* Dropout on P: active and reproducible in training mode, ignored in evaluation mode. */
+static void test_sdk_ops__attention_dropout(void)
+{
+    const int64_t shape[3] = {2, 6, 24}, n = 2 * 6 * 8;
+    static const int32_t mask[12] = {1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1};
+    tc_graph *g = NULL;
+    tc_rng rng;
+    tc_tensor *x, *y0, *y1, *y2, *y;
+    float *qkv;
+
+    TC_CHECK_OK(tc_graph_new(&g, 0));
+    data_seed(9);
+    qkv = rand_array(2 * 6 * 24, -1, 1);
+    tc_rng_init(&rng, 42, TC_RNG_STREAM_DROPOUT);
+    tc_graph_set_rng(g, &rng);
+    x = tc_tensor_from(g, 3, shape, qkv);
+    x->flags |= TC_TENSOR_REQUIRES_GRAD;
+    tc_graph_set_training(g, 0);
+    y0 = tc_attention(g, x, 2, mask, 0.0f);
+    y = tc_attention(g, x, 2, mask, 0.5f); /* evaluation: p ignored */
+    TC_CHECK(y0 && y && memcmp(y0->data, y->data, (size_t)n * sizeof(float)) == 0);
+    tc_graph_set_training(g, 1);
+    y = tc_attention(g, x, 2, mask, 0.0f);
+    TC_CHECK(y && memcmp(y0->data, y->data, (size_t)n * sizeof(float)) == 0);
+    y1 = tc_attention(g, x, 2, mask, 0.5f);
+    TC_CHECK(y1 && memcmp(y0->data, y1->data, (size_t)n * sizeof(float)) != 0);
+    /* the same RNG state gives the same output; the reference kernels agree */
+    tc_rng_init(&rng, 42, TC_RNG_STREAM_DROPOUT);
+    y2 = tc_attention(g, x, 2, mask, 0.5f);
+    TC_CHECK(y1 && y2 && memcmp(y1->data, y2->data, (size_t)n * sizeof(float)) == 0);
+    tc__kernels_select(&tc__kernels_ref);
+    tc_rng_init(&rng, 42, TC_RNG_STREAM_DROPOUT);
+    y = tc_attention(g, x, 2, mask, 0.5f);
+    tc__kernels_select(NULL);
+    TC_CHECK(y1 && y);
+    if (y1 && y)
+        CHECK_CLOSE("attention dropout ref vs fast", y->data, y1->data, n, 1e-5, 1e-6);
+    /* the next draw differs */
+    y = tc_attention(g, x, 2, mask, 0.5f);
+    TC_CHECK(y1 && y && memcmp(y1->data, y->data, (size_t)n * sizeof(float)) != 0);
+    /* without an RNG there is no dropout */
+    tc_graph_set_rng(g, NULL);
+    y = tc_attention(g, x, 2, mask, 0.5f);
+    TC_CHECK(y && memcmp(y0->data, y->data, (size_t)n * sizeof(float)) == 0);
+    TC_CHECK_OK(tc_graph_status(g));
+    free(qkv);
+    tc_graph_free(g);
+}
+
+static void test_sdk_ops__attention_errors(void)
+{
+    const int64_t s3[3] = {2, 3, 12}, s2[2] = {6, 12}, s_odd[3] = {2, 3, 15};
+    const int32_t bad_mask[6] = {1, 1, 0, 1, 2, 1};
+    tc_graph *g = NULL;
+    tc_tensor *x;
+
+    TC_CHECK_OK(tc_graph_new(&g, 0));
+    TC_CHECK(tc_attention(NULL, tc_tensor_new(g, 3, s3), 2, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "graph is NULL");
+    TC_CHECK(tc_attention(g, NULL, 2, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "tc_attention: 'qkv' is NULL");
+    tc_graph_reset(g);
+    TC_CHECK(tc_attention(g, tc_tensor_new(g, 2, s2), 2, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "qkv has shape (6, 12), expected (B, T, 3D)");
+    /* a NULL from a failed op propagates without a new message */
+    TC_CHECK(tc_attention(g, NULL, 2, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "qkv has shape (6, 12)");
+    tc_graph_reset(g);
+    TC_CHECK(tc_attention(g, tc_tensor_new(g, 3, s_odd), 2, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "3 * n_heads = 6");
+    tc_graph_reset(g);
+    TC_CHECK(tc_attention(g, tc_tensor_new(g, 3, s3), 3, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "qkv has shape (2, 3, 12)");
+    tc_graph_reset(g);
+    x = tc_tensor_new(g, 3, s3);
+    TC_CHECK(tc_attention(g, x, 0, NULL, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "n_heads = 0, expected >= 1");
+    tc_graph_reset(g);
+    x = tc_tensor_new(g, 3, s3);
+    TC_CHECK(tc_attention(g, x, 2, bad_mask, 0.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "key_mask[4] = 2 (row 1, key 1), expected 0 or 1");
+    TC_CHECK(tc_graph_status(g) == TC_EINVAL);
+    tc_graph_reset(g);
+    x = tc_tensor_new(g, 3, s3);
+    TC_CHECK(tc_attention(g, x, 2, NULL, 1.0f) == NULL);
+    TC_CHECK_STR_CONTAINS(tc_error_message(), "tc_attention: dropout_p = 1 is outside [0, 1)");
+    TC_CHECK(tc_attention(g, x, 2, NULL, -0.5f) == NULL);
+    TC_CHECK(tc_attention(g, x, 2, NULL, NAN) == NULL);
+    tc_graph_reset(g);
+    /* zero batch rows: an empty output */
+    {
+        const int64_t s0[3] = {0, 3, 12};
+        tc_tensor *y = tc_attention(g, tc_tensor_new(g, 3, s0), 2, NULL, 0.0f);
+        TC_CHECK(y && y->ndim == 3 && y->numel == 0 && y->shape[2] == 4);
+    }
+    tc_graph_free(g);
+}
+
 static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__fast_matmul),
     TC_TEST(test_sdk_ops__fast_linear),
@@ -1246,6 +1476,11 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__grad_sequence),
     TC_TEST(test_sdk_ops__sequence_vs_torch),
     TC_TEST(test_sdk_ops__sequence_errors),
+    TC_TEST(test_sdk_ops__fast_attention),
+    TC_TEST(test_sdk_ops__grad_attention),
+    TC_TEST(test_sdk_ops__attention_vs_torch),
+    TC_TEST(test_sdk_ops__attention_dropout),
+    TC_TEST(test_sdk_ops__attention_errors),
 };
 
 TC_TEST_MAIN(tests)

@@ -132,6 +132,24 @@ TC_API tc_tensor *tc_layer_norm(tc_graph *g, tc_tensor *x, tc_tensor *gamma, tc_
 /** A view of x with a new shape of the same numel, sharing data and gradient flow. */
 TC_API tc_tensor *tc_reshape(tc_graph *g, tc_tensor *x, int32_t ndim, const int64_t *shape);
 
+/**
+ * Multi-head scaled dot-product self-attention over packed projections, as
+ * BERT's: qkv (B, T, 3D) holds Q, K, V side by side (Q columns 0..D-1, K
+ * D..2D-1, V 2D..3D-1; head h owns columns h*hd .. h*hd+hd-1 of each,
+ * hd = D / n_heads), e.g. from one tc_linear with the weight [Wq; Wk; Wv].
+ * For each batch row b and head h: S = Q_h K_h^T * scale (scale =
+ * 1/sqrt(hd)); keys j with key_mask[b*T + j] == 0 are excluded (probability
+ * exactly 0); P = softmax(S) over keys; dropout on P with probability
+ * dropout_p in training mode (inverted, from the graph's RNG as tc_dropout;
+ * ignored in evaluation mode or without an RNG); out = P V_h, heads
+ * concatenated: returns (B, T, D). A row whose keys are all masked gives
+ * zeros. key_mask (B*T values of 0 or 1; NULL: all keys valid) is copied;
+ * another value is an error naming its position. 0 <= dropout_p < 1.
+ * Keeps P (B, n_heads, T, T) (and the dropout mask) for the backward pass.
+ */
+TC_API tc_tensor *tc_attention(tc_graph *g, tc_tensor *qkv, int32_t n_heads,
+                               const int32_t *key_mask, float dropout_p);
+
 #ifdef __cplusplus
 }
 #endif
