@@ -132,7 +132,7 @@ typedef struct tc__kernels {
     /* out (n, D) row i = table (V, D) row ids[i]; ids already range-checked */
     void (*embedding_forward)(float *out, const float *table, const int32_t *ids, int64_t n,
                               int64_t D);
-    /* dtable (V, D) row ids[i] += dout (n, D) row i */
+    /* dtable (V, D) row ids[i] += dout (n, D) row i; negative ids are skipped */
     void (*embedding_backward)(float *dtable, const float *dout, const int32_t *ids, int64_t n,
                                int64_t D);
 

@@ -307,9 +307,12 @@ void tc__embedding_forward_ref(float *out, const float *table, const int32_t *id
 void tc__embedding_backward_ref(float *dtable, const float *dout, const int32_t *ids, int64_t n,
                                 int64_t D)
 {
-    /* dtable (V, D), dout (n, D), ids (n); in order, so repeated ids add deterministically */
+    /*
+     * dtable (V, D), dout (n, D), ids (n); in order, so repeated ids add
+     * deterministically; a negative id (a padding position) adds nothing
+     */
     for (int64_t i = 0; i < n; i++)
-        for (int64_t d = 0; d < D; d++)
+        for (int64_t d = 0; d < D && ids[i] >= 0; d++)
             dtable[(int64_t)ids[i] * D + d] += dout[i * D + d];
 }
 

@@ -622,6 +622,12 @@ static int embedding_backward(tc_graph *g, tc_node *n)
 
 tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64_t n)
 {
+    return tc_embedding_padded(g, table, ids, n, -1);
+}
+
+tc_tensor *tc_embedding_padded(tc_graph *g, tc_tensor *table, const int32_t *ids, int64_t n,
+                               int32_t padding_idx)
+{
     static const char op[] = "tc_embedding";
     int64_t shape[2];
     int32_t *saved_ids;
@@ -649,8 +655,9 @@ tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64
         saved_ids = tc__graph_alloc(g, (size_t)n * sizeof(int32_t), op);
         if (!saved_ids)
             return NULL;
-        if (n > 0)
-            memcpy(saved_ids, ids, (size_t)n * sizeof(int32_t));
+        /* the padding row gets no gradient: its positions are saved as -1 */
+        for (int64_t i = 0; i < n; i++)
+            saved_ids[i] = ids[i] == padding_idx ? -1 : ids[i];
         node->saved[0] = saved_ids;
         node->i = n;
     }

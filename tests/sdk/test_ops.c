@@ -10,6 +10,7 @@
 
 #include <tc/error.h>
 #include <tc/ops.h>
+#include <tc/params.h>
 #include <tc/rng.h>
 #include <tc/tensor.h>
 
@@ -412,6 +413,37 @@ static void test_sdk_ops__fast_lstm(void)
         free(gx), free(w), free(dout), free(h1), free(h2), free(a1), free(a2), free(c1);
         free(c2), free(s1), free(s2), free(dx1), free(dx2), free(dw1), free(dw2);
     }
+}
+
+/* torch.nn.Embedding(padding_idx=0): the padding row is read but gets no gradient. */
+static void test_sdk_ops__embedding_padding_idx(void)
+{
+    const int32_t ids[5] = {1, 0, 2, 0, 1};
+    const int64_t shape[2] = {4, 3};
+    tc_params *p = NULL;
+    tc_tensor *table = NULL, *out, *loss;
+    tc_graph *g = NULL;
+
+    TC_CHECK_OK(tc_params_new(&p));
+    TC_CHECK_OK(tc_params_add(p, &table, "table", 2, shape, 0));
+    TC_CHECK_OK(tc_graph_new(&g, 0));
+    if (!table || !g)
+        goto out;
+    for (int64_t i = 0; i < 12; i++)
+        table->data[i] = (float)i;
+    for (int padded = 0; padded < 2; padded++) {
+        tc_params_zero_grad(p);
+        tc_graph_reset(g);
+        out = padded ? tc_embedding_padded(g, table, ids, 5, 0) : tc_embedding(g, table, ids, 5);
+        loss = tc_sum(g, out);
+        TC_CHECK(out && out->data[3] == 0.0f && out->data[4] == 1.0f); /* row 1 reads the pad row */
+        TC_CHECK_OK(tc_backward(g, loss));
+        TC_CHECK(table->grad[0] == (padded ? 0.0f : 2.0f)); /* two pad positions */
+        TC_CHECK(table->grad[3] == 2.0f && table->grad[6] == 1.0f && table->grad[9] == 0.0f);
+    }
+out:
+    tc_graph_free(g);
+    tc_params_free(p);
 }
 
 /* The same comparisons with every fast kernel forced onto its OpenMP path. */
@@ -1459,6 +1491,7 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__fast_dropout_embedding_sum),
     TC_TEST(test_sdk_ops__fast_layer_norm),
     TC_TEST(test_sdk_ops__fast_lstm),
+    TC_TEST(test_sdk_ops__embedding_padding_idx),
     TC_TEST(test_sdk_ops__fast_parallel),
     TC_TEST(test_sdk_ops__grad_matmul_linear),
     TC_TEST(test_sdk_ops__grad_elementwise),

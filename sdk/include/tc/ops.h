@@ -84,6 +84,14 @@ TC_API tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p);
 TC_API tc_tensor *tc_embedding(tc_graph *g, tc_tensor *table, const int32_t *ids, int64_t n);
 
 /**
+ * tc_embedding as torch.nn.Embedding(padding_idx=padding_idx): positions
+ * whose id is padding_idx add nothing to the table's gradient (the padding
+ * row's gradient stays 0). padding_idx < 0: none, as tc_embedding.
+ */
+TC_API tc_tensor *tc_embedding_padded(tc_graph *g, tc_tensor *table, const int32_t *ids, int64_t n,
+                                      int32_t padding_idx);
+
+/**
  * Embedding bag: out (B, D) with row b the sum (mean = 0) or the mean
  * (mean = 1) of the table (V, D) rows ids[offsets[b] .. offsets[b+1]), as
  * torch.nn.EmbeddingBag. offsets has B + 1 non-decreasing entries from 0 to
