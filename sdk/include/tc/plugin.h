@@ -188,6 +188,16 @@ typedef struct tc_batch {
     const int32_t *labels;    /* (B) */
     /* ABI 1.1: B second texts of pairs (text_fields 2), else NULL. */
     const char *const *pairs;
+    /*
+     * ABI 1.1: token input instead of texts (texts NULL), e.g. from
+     * `tcd-worker forward`: (B, seq_len) ids already tokenized and padded,
+     * the attention mask (1 token, 0 padding; NULL: all 1) and the token
+     * type ids (NULL: all 0). A model that only reads texts refuses it.
+     */
+    const int32_t *input_ids;
+    const int32_t *attention_mask;
+    const int32_t *token_type_ids;
+    int64_t seq_len;
 } tc_batch;
 
 typedef struct tc_model_vtable {
