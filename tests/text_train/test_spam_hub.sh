@@ -151,6 +151,26 @@ for f in model.safetensors config.json tokenizer.json; do
 done
 eq "config.json model_type" "$(json "$MSNAP/config.json" 'j.get("model_type")')" tc-embedbag
 
+# The pulled model predicts exactly as the job's output: tcd-worker predict on both folders
+WORKER=$(dirname "$TCD")/tcd-worker
+printf '%s\n' '{"text": "Congratulations! You have WON a free prize, click here now"}' \
+    '{"text": "Hi team, the meeting moved to 3pm; the agenda is attached."}' \
+    '{"text": ""}' >"$WORK/texts.jsonl"
+"$WORKER" predict --model "$MSNAP" <"$WORK/texts.jsonl" >"$WORK/p1.out" 2>"$WORK/p1.err"
+check "tcd-worker predict --model PULLED exits 0" test $? -eq 0 || cat "$WORK/p1.err"
+"$WORKER" predict --model "$OUT2" --batch 1 <"$WORK/texts.jsonl" >"$WORK/p2.out" 2>"$WORK/p2.err"
+check "tcd-worker predict --model OUTPUT exits 0" test $? -eq 0 || cat "$WORK/p2.err"
+eq "predict gives 3 lines" "$(wc -l <"$WORK/p1.out")" 3
+check "the pulled model's labels, scores and logits equal the output's" cmp -s "$WORK/p1.out" "$WORK/p2.out"
+cat "$WORK/p1.out"
+if [ -z "$SANITIZE" ]; then
+    eq "the prize text is spam" "$(sed -n 1p "$WORK/p1.out" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["label"])')" spam
+    eq "the meeting text is ham" "$(sed -n 2p "$WORK/p1.out" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["label"])')" ham
+fi
+echo '{"txt": 1}' | "$WORKER" predict --model "$MSNAP" >/dev/null 2>"$WORK/p3.err"
+eq "a line without \"text\": exit 1" "$?" 1
+check "  naming the line" grep -q "line 1" "$WORK/p3.err"
+
 # ---- a dataset id the Hub does not have ---------------------------------------------------------
 "$TCCTL" train "$SPEC" --set data.dataset=local/no-such-dataset "${small[@]}" >"$WORK/e1.out" 2>&1
 eq "a missing Hub dataset: tcctl train exits 1" "$?" 1

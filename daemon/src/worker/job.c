@@ -159,6 +159,18 @@ static int parse_train(tcd_job *job)
     return 0;
 }
 
+/* Whether a plugin declares an option of that name. */
+static int declares(const tc_plugin *plugin, const char *name)
+{
+    const tc_plugin_desc *d = tc_plugin_descriptor(plugin);
+    uint32_t i;
+
+    for (i = 0; i < d->n_options; i++)
+        if (!strcmp(d->options[i].name, name))
+            return 1;
+    return 0;
+}
+
 /* Load the plugin named by SECTION.plugin and validate the section's other keys as options. */
 static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
                         tc_plugin **out_plugin, tc_options **out_opts)
@@ -197,7 +209,8 @@ static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
         tcd_spec_entry *e = &job->spec.entries[i];
         if (strcmp(e->section, section) || e == pe)
             continue;
-        if (kind == TC_PLUGIN_MODEL && (!strcmp(e->key, "from") || !strcmp(e->key, "revision"))) {
+        if (kind == TC_PLUGIN_MODEL && (!strcmp(e->key, "from") || !strcmp(e->key, "revision")) &&
+            !declares(*out_plugin, e->key)) {
             e->used = 1;
             continue;
         }
@@ -216,10 +229,25 @@ static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
     return 0;
 }
 
-int tcd_job_set_data_option(tcd_job *job, const char *key, const char *value)
+int tcd_job_declares(const tcd_job *job, const char *section, const char *key)
 {
+    const tc_plugin *p = !strcmp(section, "model") ? job->model_plugin : job->data_plugin;
+    const tc_plugin_desc *d = p ? tc_plugin_descriptor(p) : NULL;
+    uint32_t i;
+
+    for (i = 0; d && i < d->n_options; i++)
+        if (!strcmp(d->options[i].name, key))
+            return d->options[i].type == TC_OPTION_STRING;
+    return 0;
+}
+
+int tcd_job_set_option(tcd_job *job, const char *section, const char *key, const char *value)
+{
+    int model = !strcmp(section, "model");
+    const tc_plugin *plugin = model ? job->model_plugin : job->data_plugin;
+    tc_options **opts = model ? &job->model_opts : &job->data_opts;
     const char **kv = NULL;
-    tc_options *opts = NULL;
+    tc_options *o = NULL;
     size_t i, n = 0;
     int err;
 
@@ -227,7 +255,8 @@ int tcd_job_set_data_option(tcd_job *job, const char *key, const char *value)
         return tc_error_set(TC_ENOMEM, "out of memory");
     for (i = 0; i < job->spec.n; i++) {
         const tcd_spec_entry *e = &job->spec.entries[i];
-        if (strcmp(e->section, "data") || !strcmp(e->key, "plugin") || !strcmp(e->key, key))
+        if (strcmp(e->section, section) || !strcmp(e->key, "plugin") || !strcmp(e->key, key) ||
+            !declares(plugin, e->key))
             continue;
         kv[2 * n] = e->key;
         kv[2 * n + 1] = e->value;
@@ -235,12 +264,12 @@ int tcd_job_set_data_option(tcd_job *job, const char *key, const char *value)
     }
     kv[2 * n] = key;
     kv[2 * n + 1] = value;
-    err = tc_options_parse(&opts, tc_plugin_descriptor(job->data_plugin), kv, n + 1);
+    err = tc_options_parse(&o, tc_plugin_descriptor(plugin), kv, n + 1);
     free(kv);
     if (err < 0)
         return err;
-    tc_options_free(job->data_opts);
-    job->data_opts = opts;
+    tc_options_free(*opts);
+    *opts = o;
     return 0;
 }
 
@@ -333,5 +362,7 @@ void tcd_job_dispose(tcd_job *job)
     tc_options_free(job->data_opts);
     tc_plugin_free(job->model_plugin);
     tc_plugin_free(job->data_plugin);
+    free(job->pretrained_dir);
+    job->pretrained_dir = NULL;
     tcd_spec_dispose(&job->spec);
 }

@@ -16,6 +16,7 @@ typedef struct tcd_job {
     tc_options *model_opts, *data_opts;
     tc_train_config cfg;
     const char *pretrained; /* model.from: a local HF-layout directory, or NULL */
+    char *pretrained_dir;   /* the snapshot folder of a model.from Hub id, once pulled */
     char run_id[17];
 } tcd_job;
 
@@ -24,7 +25,13 @@ int tcd_job_prepare(tcd_job *job);
 
 void tcd_job_dispose(tcd_job *job);
 
-/* Parse the data options again with key set to value (e.g. data.dataset -> a snapshot folder). */
-int tcd_job_set_data_option(tcd_job *job, const char *key, const char *value);
+/*
+ * Parse a section's ("data" or "model") options again with key set to value
+ * (e.g. data.dataset -> the snapshot folder of a pulled Hub dataset).
+ */
+int tcd_job_set_option(tcd_job *job, const char *section, const char *key, const char *value);
+
+/* Whether the section's ("data" or "model") plugin declares a string option of that name. */
+int tcd_job_declares(const tcd_job *job, const char *section, const char *key);
 
 #endif /* TCD_JOB_H */

@@ -11,6 +11,7 @@
  *   tcd-worker plugins show NAME|PATH [--json]
  *   tcd-worker tokenize --tokenizer PATH [--pair] [--max-length N] [--truncation[=S]]
  *              [--no-special-tokens] [--type-ids] [--attention-mask]   (see tokenize.c)
+ *   tcd-worker predict|forward --model DIR [--batch N]   (see infer.c)
  *   tcd-worker --version
  *
  * Human-readable progress goes to stderr. With --json, stdout carries one
@@ -67,6 +68,10 @@ static void usage(FILE *f)
                "[--truncation[=STRATEGY]]\n"
                "                  [--no-special-tokens] [--type-ids] [--attention-mask] "
                "< lines.jsonl\n"
+               "       tcd-worker predict --model DIR [--batch N] < texts.jsonl      "
+               "({\"text\": ...} -> label, scores)\n"
+               "       tcd-worker forward --model DIR [--batch N] < ids.jsonl        "
+               "({\"input_ids\": [...]} -> logits)\n"
                "       tcd-worker --version\n");
 }
 
@@ -448,6 +453,8 @@ int main(int argc, char **argv)
         return tcd_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "tokenize"))
         return tcd_cmd_tokenize(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "forward") || !strcmp(argv[1], "predict"))
+        return tcd_cmd_infer(argc - 2, argv + 2, !strcmp(argv[1], "predict"));
     fprintf(stderr, "tcd-worker: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

@@ -36,11 +36,11 @@
 #include <tc/error.h>
 #include <tc/tokenizer.h>
 
+#include "lines.h"
 #include "worker.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
-#define READ_CHUNK ((size_t)1 << 20)
 
 typedef struct tok_args {
     const char *path;
@@ -128,65 +128,6 @@ static int parse_tok_args(int argc, char **argv, tok_args *a)
         return -1;
     }
     return 0;
-}
-
-/* Bounded line reader over a FILE: lines without their '\n'. */
-typedef struct line_reader {
-    FILE *f;
-    char *buf; /* read buffer */
-    size_t pos, len;
-    char *line; /* current line, NUL-terminated */
-    size_t line_len, line_cap;
-    int eof;
-} line_reader;
-
-static int line_append(line_reader *r, const char *s, size_t n)
-{
-    if (r->line_len + n + 1 > r->line_cap) {
-        size_t cap = r->line_cap ? r->line_cap : 4096;
-        char *nl;
-        while (cap < r->line_len + n + 1)
-            cap *= 2;
-        if (!(nl = realloc(r->line, cap)))
-            return -1;
-        r->line = nl;
-        r->line_cap = cap;
-    }
-    memcpy(r->line + r->line_len, s, n);
-    r->line_len += n;
-    r->line[r->line_len] = '\0';
-    return 0;
-}
-
-/* 1: a line, 0: end of input, -1: out of memory, -2: longer than max. */
-static int read_line(line_reader *r, size_t max)
-{
-    r->line_len = 0;
-    if (line_append(r, "", 0) < 0)
-        return -1;
-    for (;;) {
-        const char *nl;
-        size_t n;
-        if (r->pos == r->len) {
-            if (r->eof)
-                return r->line_len > 0 ? 1 : 0;
-            r->pos = 0;
-            r->len = fread(r->buf, 1, READ_CHUNK, r->f);
-            if (r->len == 0) {
-                r->eof = 1;
-                continue;
-            }
-        }
-        nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
-        n = nl ? (size_t)(nl - (r->buf + r->pos)) : r->len - r->pos;
-        if (r->line_len + n > max)
-            return -2;
-        if (line_append(r, r->buf + r->pos, n) < 0)
-            return -1;
-        r->pos += n + (nl ? 1 : 0);
-        if (nl)
-            return 1;
-    }
 }
 
 /* Rewrite "\u0000" escapes inside JSON strings as "\ufffd", in place (same length). */
@@ -305,7 +246,7 @@ int tcd_cmd_tokenize(int argc, char **argv)
 {
     tok_args a;
     tc_tokenizer *tok = NULL;
-    line_reader r;
+    tcd_lines r;
     size_t lineno = 0;
     int rc = 0, got;
 
@@ -317,13 +258,11 @@ int tcd_cmd_tokenize(int argc, char **argv)
         fprintf(stderr, "tcd-worker tokenize: %s\n", tc_error_message());
         return EXIT_FAILED;
     }
-    memset(&r, 0, sizeof(r));
-    r.f = stdin;
-    if (!(r.buf = malloc(READ_CHUNK))) {
+    if (tcd_lines_init(&r, stdin) < 0) {
         tc_tokenizer_free(tok);
         return EXIT_FAILED;
     }
-    while ((got = read_line(&r, TC_TOKENIZER_MAX_INPUT_BYTES)) != 0) {
+    while ((got = tcd_lines_read(&r, TC_TOKENIZER_MAX_INPUT_BYTES)) != 0) {
         lineno++;
         if (got == -2) {
             fprintf(stderr, "tcd-worker tokenize: line %zu: longer than %zu bytes\n", lineno,
@@ -344,8 +283,7 @@ int tcd_cmd_tokenize(int argc, char **argv)
         fprintf(stderr, "tcd-worker tokenize: cannot write stdout\n");
         rc = EXIT_FAILED;
     }
-    free(r.buf);
-    free(r.line);
+    tcd_lines_dispose(&r);
     tc_tokenizer_free(tok);
     return rc;
 }

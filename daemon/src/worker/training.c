@@ -135,18 +135,6 @@ static int write_metrics(const tcd_job *job, const tcd_result_info *info)
     return err;
 }
 
-static int load_pretrained(tc_model *model, const char *from)
-{
-    struct stat st;
-
-    if (stat(from, &st) < 0 || !S_ISDIR(st.st_mode))
-        return tc_error_set(TC_EUNSUPPORTED,
-                            "model.from '%s' is not a local directory; pulling checkpoints from "
-                            "the Hub is not available in this build yet",
-                            from);
-    return tc_model_load_pretrained(model, from);
-}
-
 typedef struct pull_ctx {
     const tc_host *host;
 } pull_ctx;
@@ -166,55 +154,93 @@ static int pull_cancel(void *payload)
     return host && host->is_cancelled && host->is_cancelled(host->ctx);
 }
 
-/*
- * A data plugin with a "dataset" option given a Hub dataset id rather than a
- * folder: download the dataset (at data.revision) into the Hub cache and
- * hand the plugin the snapshot folder, as `tcctl pull dataset` would.
- */
-static int resolve_hub_dataset(tcd_job *job, const tc_host *host)
+/* Not a folder here, and shaped like a Hub id ("name" or "org/name"). */
+static int is_hub_id(const char *v)
 {
-    const tc_plugin_desc *desc = tc_plugin_descriptor(job->data_plugin);
-    const char *id = NULL, *revision = NULL;
+    struct stat st;
+
+    return v && *v && stat(v, &st) != 0 && v[0] != '/' && v[0] != '.';
+}
+
+/* Download a Hub repo (as `tcctl pull` would) into the cache; *snap: its snapshot folder. */
+static int hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what, const char *id,
+                    const char *revision, const char *const *allow, size_t n_allow, char **snap)
+{
     tc_hub_download_options o;
     tc_hub_client *client = NULL;
     pull_ctx ctx = {host};
-    char *snap = NULL, msg[1024];
-    struct stat st;
-    uint32_t i;
-    int err, has_revision = 0;
+    char msg[1024];
+    int err;
 
-    for (i = 0; i < desc->n_options; i++) {
-        if (!strcmp(desc->options[i].name, "dataset") && desc->options[i].type == TC_OPTION_STRING)
-            id = tc_options_string(job->data_opts, "dataset");
-        has_revision |=
-            !strcmp(desc->options[i].name, "revision") && desc->options[i].type == TC_OPTION_STRING;
-    }
-    if (!id || !*id || stat(id, &st) == 0 || id[0] == '/' || id[0] == '.')
-        return TC_OK; /* a folder (or not there: the plugin says so) */
-    revision = has_revision ? tc_options_string(job->data_opts, "revision") : NULL;
     if ((err = tc_hub_client_new(&client, NULL)) < 0)
         return err;
     tc_hub_download_options_init(&o, TC_HUB_DOWNLOAD_OPTIONS_VERSION);
+    o.allow_patterns = allow;
+    o.n_allow = n_allow;
     o.progress = pull_progress;
     o.cancel = pull_cancel;
     o.payload = &ctx;
     if (host && host->log) {
-        snprintf(msg, sizeof(msg), "data.dataset '%s' is not a folder: pulling the Hub dataset%s%s",
-                 id, revision ? " at " : "", revision ? revision : "");
+        snprintf(msg, sizeof(msg), "%s '%s' is not a folder: pulling it from the Hub%s%s", what, id,
+                 revision ? " at " : "", revision ? revision : "");
         host->log(host->ctx, TC_LOG_INFO, msg);
     }
-    err = tc_hub_snapshot_download(&snap, client, TC_HUB_REPO_DATASET, id, revision, &o);
+    err = tc_hub_snapshot_download(snap, client, type, id, revision, &o);
     tc_hub_client_free(client);
     if (err < 0) {
         snprintf(msg, sizeof(msg), "%s", tc_error_message());
-        return tc_error_set(err,
-                            "data.dataset '%s' is neither a folder nor a dataset the Hub (%s) "
-                            "gives: %s",
-                            id, tc_hub_endpoint(), msg);
+        return tc_error_set(err, "%s '%s' is neither a folder nor a %s the Hub (%s) gives: %s",
+                            what, id, type == TC_HUB_REPO_DATASET ? "dataset" : "model",
+                            tc_hub_endpoint(), msg);
     }
-    err = tcd_job_set_data_option(job, "dataset", snap);
-    tc_free(snap);
-    return err;
+    return TC_OK;
+}
+
+/*
+ * Hub ids where folders are expected: a data plugin's "dataset" option (at
+ * its "revision") and model.from (at model.revision) are downloaded into the
+ * Hub cache and replaced by their snapshot folders, as `tcctl pull` would.
+ * Of a model repo only the files a checkpoint needs are fetched.
+ */
+static int resolve_hub_ids(tcd_job *job, const tc_host *host)
+{
+    static const char *const model_files[] = {"*.json", "*.safetensors", "vocab.txt", "*.model"};
+    const tcd_spec_entry *rev;
+    const char *id;
+    char *snap = NULL;
+    int err;
+
+    id = tcd_job_declares(job, "data", "dataset") ? tc_options_string(job->data_opts, "dataset")
+                                                  : NULL;
+    if (is_hub_id(id)) {
+        const char *r = tcd_job_declares(job, "data", "revision")
+                            ? tc_options_string(job->data_opts, "revision")
+                            : NULL;
+        if ((err = hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) < 0)
+            return err;
+        err = tcd_job_set_option(job, "data", "dataset", snap);
+        tc_free(snap);
+        snap = NULL;
+        if (err < 0)
+            return err;
+    }
+    if (is_hub_id(job->pretrained)) {
+        rev = tcd_spec_find(&job->spec, "model", "revision");
+        if ((err = hub_pull(host, TC_HUB_REPO_MODEL, "model.from", job->pretrained,
+                            rev ? rev->value : NULL, model_files,
+                            sizeof(model_files) / sizeof(model_files[0]), &snap)) < 0)
+            return err;
+        free(job->pretrained_dir);
+        job->pretrained_dir = strdup(snap);
+        tc_free(snap);
+        if (!job->pretrained_dir)
+            return tc_error_set(TC_ENOMEM, "out of memory");
+        job->pretrained = job->pretrained_dir;
+        if (tcd_job_declares(job, "model", "from") &&
+            (err = tcd_job_set_option(job, "model", "from", job->pretrained)) < 0)
+            return err;
+    }
+    return TC_OK;
 }
 
 /*
@@ -273,7 +299,7 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
         return tc_error_set(TC_EINVAL, "output path too long: '%s'", out);
     if ((err = tc_mkdir_p(out)) < 0)
         return err;
-    if ((err = resolve_hub_dataset(job, host)) < 0)
+    if ((err = resolve_hub_ids(job, host)) < 0)
         goto out;
     if ((err = tc_dataset_open(&data, job->data_plugin, job->data_opts, host)) < 0)
         goto out;
@@ -289,7 +315,7 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
     if ((err = tc_model_create(&model, job->model_plugin, job->model_opts, &dinfo, job->cfg.seed,
                                host)) < 0)
         goto out;
-    if (job->pretrained && (err = load_pretrained(model, job->pretrained)) < 0)
+    if (job->pretrained && (err = tc_model_load_pretrained(model, job->pretrained)) < 0)
         goto out;
     job->cfg.checkpoint_dir = ckpt;
     job->cfg.resume = !fresh;

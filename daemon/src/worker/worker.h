@@ -51,6 +51,9 @@ int tcd_cmd_pull(int argc, char **argv, int (*cancelled)(void *));
 /* tcd-worker push DIR --repo ORG/NAME [...] (see push.c). */
 int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *));
 
+/* tcd-worker forward|predict --model DIR: token ids or texts in, logits or labels out (infer.c). */
+int tcd_cmd_infer(int argc, char **argv, int predict);
+
 /* tcd-worker tokenize --tokenizer PATH [...]: JSON lines in, token ids out (see tokenize.c). */
 int tcd_cmd_tokenize(int argc, char **argv);
 
