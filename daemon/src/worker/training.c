@@ -198,9 +198,10 @@ static int hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what
 
 /*
  * Hub ids where folders are expected: a data plugin's "dataset" option (at
- * its "revision") and model.from (at model.revision) are downloaded into the
- * Hub cache and replaced by their snapshot folders, as `tcctl pull` would.
- * Of a model repo only the files a checkpoint needs are fetched.
+ * its "revision"), a model plugin's "tokenizer" option and model.from (at
+ * model.revision) are downloaded into the Hub cache and replaced by their
+ * snapshot folders, as `tcctl pull` would. Of a model repo only the files a
+ * checkpoint (or a tokenizer) needs are fetched.
  */
 static int resolve_hub_ids(tcd_job *job, const tc_host *host)
 {
@@ -219,6 +220,22 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
         if ((err = hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) < 0)
             return err;
         err = tcd_job_set_option(job, "data", "dataset", snap);
+        tc_free(snap);
+        snap = NULL;
+        if (err < 0)
+            return err;
+    }
+    /* a tokenizer named by Hub id (e.g. bert-base-uncased): its tokenizer files */
+    id = tcd_job_declares(job, "model", "tokenizer")
+             ? tc_options_string(job->model_opts, "tokenizer")
+             : NULL;
+    if (is_hub_id(id)) {
+        static const char *const tok_files[] = {"tokenizer.json", "vocab.txt",
+                                                "tokenizer_config.json", "special_tokens_map.json"};
+        if ((err = hub_pull(host, TC_HUB_REPO_MODEL, "model.tokenizer", id, NULL, tok_files,
+                            sizeof(tok_files) / sizeof(tok_files[0]), &snap)) < 0)
+            return err;
+        err = tcd_job_set_option(job, "model", "tokenizer", snap);
         tc_free(snap);
         snap = NULL;
         if (err < 0)
