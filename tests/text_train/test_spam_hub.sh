@@ -167,6 +167,16 @@ if [ -z "$SANITIZE" ]; then
     eq "the prize text is spam" "$(sed -n 1p "$WORK/p1.out" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["label"])')" spam
     eq "the meeting text is ham" "$(sed -n 2p "$WORK/p1.out" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["label"])')" ham
 fi
+# tcctl predict by job id (tcd gives the output folder) and by folder, texts as arguments
+JOB2=$(json "$R2" 'j.get("job")')
+"$TCCTL" --json predict "$JOB2" "Congratulations! You have WON a free prize, click here now" \
+    "Hi team, the meeting moved to 3pm; the agenda is attached." "" >"$WORK/p4.out" 2>"$WORK/p4.err"
+check "tcctl --json predict JOB_ID TEXT... exits 0" test $? -eq 0 || cat "$WORK/p4.err"
+check "  and prints what tcd-worker predict prints" cmp -s "$WORK/p4.out" "$WORK/p1.out"
+"$TCCTL" -q predict "$MSNAP" <"$WORK/texts.jsonl" >"$WORK/p5.out" 2>"$WORK/p5.err"
+eq "tcctl -q predict DIR < lines: one label per line" "$(wc -l <"$WORK/p5.out")" 3
+"$TCCTL" predict "$WORK/no-such-dir" hi >/dev/null 2>"$WORK/p6.err"
+eq "tcctl predict on a missing folder: exit 2" "$?" 2
 echo '{"txt": 1}' | "$WORKER" predict --model "$MSNAP" >/dev/null 2>"$WORK/p3.err"
 eq "a line without \"text\": exit 1" "$?" 1
 check "  naming the line" grep -q "line 1" "$WORK/p3.err"

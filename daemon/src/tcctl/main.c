@@ -89,6 +89,13 @@ static const command commands[] = {
      "  Follow a job until it finishes and exit with its outcome: 0 succeeded, 1 failed,\n"
      "  3 cancelled, 4 timed out (also when --timeout D elapses first).\n"},
     {"rm", tcctl_cmd_rm, "rm ID...", "  Delete finished jobs and their files.\n"},
+    {"predict", tcctl_cmd_predict, "predict JOB_ID|DIR [TEXT]... [--batch N]",
+     "  Classify texts with a trained model: a succeeded train job's output (by id) or a model\n"
+     "  folder (a tcd output, or a distilbert/bert checkpoint). The texts are the arguments,\n"
+     "  else the lines of stdin (a JSON object line such as {\"text\": ..., \"text_pair\":\n"
+     "  ...} is passed as it is). Prints \"LABEL SCORE TEXT\" per text (-q: labels only;\n"
+     "  --json: {\"label\", \"id\", \"scores\", \"logits\"} lines). Runs tcd-worker predict on\n"
+     "  this machine (beside tcctl, or $TCD_WORKER); the job id is looked up in tcd.\n"},
     {"plugins", tcctl_cmd_plugins, "plugins [show NAME]",
      "  List the plugins tcd can load, or show one plugin's options.\n"},
     {"completion", cmd_completion, "completion bash",

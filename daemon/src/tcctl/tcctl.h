@@ -6,7 +6,8 @@
  * Files: main.c (global flags, dispatch, usage), http.c (socket discovery,
  * requests, NDJSON streams, error mapping), follow.c (train, pull, push, wait, logs:
  * following a job's events with reconnects), commands.c (ping, jobs, status,
- * cancel, rm, plugins), prune.c (prune --partials, local), render.c (times, durations, tables,
+ * cancel, rm, plugins), prune.c (prune --partials, local), predict.c (predict, local,
+ * through tcd-worker), render.c (times, durations, tables,
  * event lines), completion.c (the bash completion script, embedded).
  *
  * Command functions return the process exit status (TCCTL_EXIT_*), having
@@ -189,6 +190,10 @@ int tcctl_cmd_status(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_cancel(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_rm(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_plugins(tcctl_ctx *c, int argc, char **argv);
+
+/* ---- predict.c ---------------------------------------------------------------------------- */
+
+int tcctl_cmd_predict(tcctl_ctx *c, int argc, char **argv);
 
 /* train.epochs of a job object's spec (a string or number), 0 when unknown. */
 int tcctl_job_epochs(const cJSON *job);
