@@ -26,7 +26,7 @@
 #include <tc/safetensors.h>
 #include <tc/tokenizer.h>
 
-#include "tc_test.h"
+#include "plugin_test.h"
 
 #define PATHLEN 512
 #define MAXB 3    /* rows of the fixture batch */
@@ -44,8 +44,6 @@ static const char *const label_names[NLABELS] = {"neg", "neu", "pos"};
 
 static const tc_plugin_desc *descs[2];
 static const tc_model_vtable *vts[2];
-static tc_plugin *plugins[2];
-static char tmpdir[256];
 
 /* ---- the fixture's expected.txt --------------------------------------------------------- */
 
@@ -268,96 +266,40 @@ static int fixture_load(fixture *f, int kind)
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
-static void cleanup(void)
+static void fixtures_dispose(void)
 {
-    char cmd[300];
-
-    tc_plugin_free(plugins[DB]);
-    tc_plugin_free(plugins[BT]);
     expected_dispose(&fx[DB].e);
     expected_dispose(&fx[BT].e);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
-/* Load both plugins and both fixtures, and make a scratch directory, once per process. */
-static int setup(void)
+/* After plugin_test_setup: the vtables, and both fixtures (freed at exit). */
+static int setup_more(void)
 {
-    static int done, ok;
     int i;
 
-    if (done)
-        return ok ? 0 : -1;
-    done = 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-test-bert-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    atexit(cleanup);
+    atexit(fixtures_dispose);
     for (i = 0; i < 2; i++) {
-        char path[PATHLEN];
-        snprintf(path, sizeof(path), "%s/%s.so", TC_PLUGIN_BUILD_DIR, flavor[i]);
-        if (tc_plugin_load(&plugins[i], path) < 0) {
-            fprintf(stderr, "cannot load the %s plugin: %s\n", flavor[i], tc_error_message());
-            return -1;
-        }
-        descs[i] = tc_plugin_descriptor(plugins[i]);
+        descs[i] = tc_plugin_descriptor(plugin_test_plugins[i]);
         vts[i] = descs[i]->vtable;
         if (fixture_load(&fx[i], i) < 0) {
             fprintf(stderr, "cannot read the %s fixture\n", flavor[i]);
             return -1;
         }
     }
-    ok = 1;
     return 0;
 }
 
-#define BERT_TEST(name)                                                                            \
-    static void name##_body(void);                                                                 \
-    static void name(void)                                                                         \
-    {                                                                                              \
-        if (setup() < 0) {                                                                         \
-            TC_CHECK(!"bert plugins setup");                                                       \
-            return;                                                                                \
-        }                                                                                          \
-        name##_body();                                                                             \
-    }                                                                                              \
-    static void name##_body(void)
+/* Load both plugins and both fixtures, and make a scratch directory, once per process. */
+static int setup(void)
+{
+    return plugin_test_setup("bert", flavor, 2, setup_more);
+}
+
+#define BERT_TEST(name) PLUGIN_TEST(name, setup, "bert plugins setup")
 
 /* ---- models ------------------------------------------------------------------------------- */
 
-typedef struct model {
-    int kind;
-    const tc_model_vtable *vt;
-    void *m;
-    tc_params *p;
-} model;
-
-static char last_log[1024];
-
-static void host_log(void *ctx, tc_log_level level, const char *message)
-{
-    (void)ctx;
-    (void)level;
-    snprintf(last_log, sizeof(last_log), "%s", message);
-}
-
-static const tc_host test_host = {
-    .struct_size = sizeof(tc_host),
-    .abi_major = TC_PLUGIN_ABI_MAJOR,
-    .abi_minor = TC_PLUGIN_ABI_MINOR,
-    .log = host_log,
-};
-
-static void model_free(model *md)
-{
-    if (md->m)
-        md->vt->destroy(md->m);
-    tc_params_free(md->p);
-    memset(md, 0, sizeof(*md));
-}
+typedef plugin_test_model model;
 
 static tc_data_info text_data(void)
 {
@@ -375,33 +317,8 @@ static tc_data_info text_data(void)
 static int model_make(model *out, int kind, const char *const *kv, uint64_t seed)
 {
     tc_data_info data = text_data();
-    tc_options *o = NULL;
-    tc_params *p = NULL;
-    void *m = NULL;
-    tc_rng rng;
-    size_t n = 0;
-    int err;
 
-    memset(out, 0, sizeof(*out));
-    while (kv && kv[2 * n])
-        n++;
-    tc_rng_init(&rng, seed, TC_RNG_STREAM_INIT);
-    if ((err = tc_options_parse(&o, descs[kind], kv, n)) < 0)
-        goto out;
-    if ((err = tc_params_new(&p)) < 0)
-        goto out;
-    last_log[0] = '\0';
-    if ((err = vts[kind]->create(&m, o, &data, p, &rng, &test_host)) < 0)
-        goto out;
-    out->kind = kind;
-    out->vt = vts[kind];
-    out->m = m;
-    out->p = p;
-    p = NULL;
-out:
-    tc_params_free(p);
-    tc_options_free(o);
-    return err;
+    return plugin_test_model_make(out, kind, descs[kind], kv, &data, seed);
 }
 
 /* A model of `from` dir (max_length 24) with the weights of load_dir (NULL: none). */
@@ -413,7 +330,7 @@ static int model_from(model *out, int kind, const char *from, const char *load_d
     if ((err = model_make(out, kind, kv, 1)) < 0)
         return err;
     if (load_dir && (err = out->vt->load_pretrained(out->m, load_dir)) < 0)
-        model_free(out);
+        plugin_test_model_free(out);
     return err;
 }
 
@@ -616,7 +533,7 @@ BERT_TEST(test_plugins_bert__forward_backward)
                "max %.3g\n",
                flavor[kind], dl, dloss, dgrad);
         tc_graph_free(g);
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 
@@ -696,7 +613,7 @@ BERT_TEST(test_plugins_bert__adamw)
         start = malloc((size_t)tc_params_numel(md.p) * sizeof(float));
         TC_CHECK(start != NULL);
         if (!start) {
-            model_free(&md);
+            plugin_test_model_free(&md);
             continue;
         }
         memcpy(start, tc_params_data(md.p), (size_t)tc_params_numel(md.p) * sizeof(float));
@@ -729,18 +646,11 @@ BERT_TEST(test_plugins_bert__adamw)
         tc_graph_free(g);
         tc_optim_free(opt);
         free(start);
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 
 /* ---- 5. loader variants ------------------------------------------------------------------- */
-
-static int params_equal(const tc_params *a, const tc_params *b)
-{
-    return tc_params_numel(a) == tc_params_numel(b) &&
-           !memcmp(tc_params_data(a), tc_params_data(b),
-                   (size_t)tc_params_numel(a) * sizeof(float));
-}
 
 BERT_TEST(test_plugins_bert__gamma_beta)
 {
@@ -751,13 +661,13 @@ BERT_TEST(test_plugins_bert__gamma_beta)
     TC_CHECK_OK(model_from(&ref, BT, fx[BT].dir, fx[BT].dir));
     TC_CHECK_OK(model_from(&md, BT, fx[BT].dir, fixture_path(dir, sizeof(dir), "bert-gamma")));
     if (ref.m && md.m) {
-        TC_CHECK(params_equal(ref.p, md.p));
+        TC_CHECK(plugin_test_params_equal(ref.p, md.p));
         TC_CHECK_OK(logits_of(&ref, 0, want, NULL));
         TC_CHECK_OK(logits_of(&md, 0, got, NULL));
         TC_CHECK(!memcmp(want, got, sizeof(want)));
     }
-    model_free(&ref);
-    model_free(&md);
+    plugin_test_model_free(&ref);
+    plugin_test_model_free(&md);
 }
 
 BERT_TEST(test_plugins_bert__noprefix)
@@ -769,11 +679,11 @@ BERT_TEST(test_plugins_bert__noprefix)
     TC_CHECK_OK(model_from(&ref, DB, fx[DB].dir, fx[DB].dir));
     TC_CHECK_OK(
         model_from(&md, DB, fx[DB].dir, fixture_path(dir, sizeof(dir), "distilbert-noprefix")));
-    TC_CHECK_STR_CONTAINS(last_log, "newly initialized");
+    TC_CHECK_STR_CONTAINS(plugin_test_last_log, "newly initialized");
     TC_CHECK_OK(model_from(&again, DB, fx[DB].dir, dir));
     if (ref.m && md.m && again.m) {
         int head_seen = 0;
-        TC_CHECK(params_equal(md.p, again.p)); /* the fresh head is deterministic */
+        TC_CHECK(plugin_test_params_equal(md.p, again.p)); /* the fresh head is deterministic */
         for (i = 0; i < tc_params_count(md.p); i++) {
             const tc_tensor *p = tc_params_at(md.p, i), *r = tc_params_at(ref.p, i);
             int same = !memcmp(p->data, r->data, (size_t)p->numel * sizeof(float));
@@ -799,9 +709,9 @@ BERT_TEST(test_plugins_bert__noprefix)
         }
         TC_CHECK(head_seen == 4);
     }
-    model_free(&ref);
-    model_free(&md);
-    model_free(&again);
+    plugin_test_model_free(&ref);
+    plugin_test_model_free(&md);
+    plugin_test_model_free(&again);
 }
 
 BERT_TEST(test_plugins_bert__half_precision)
@@ -831,7 +741,7 @@ BERT_TEST(test_plugins_bert__half_precision)
             TC_CHECK(d <= 1e-4);
             TC_CHECK(rel_diff(loss, want_loss->v[0]) <= 1e-5);
         }
-        model_free(&md);
+        plugin_test_model_free(&md);
         expected_dispose(&e);
     }
 }
@@ -881,7 +791,7 @@ static int copy_fixture(char *dir, size_t cap, const char *src, const char *name
                                         "model.safetensors"};
     size_t i;
 
-    snprintf(dir, cap, "%s/%s", tmpdir, name);
+    snprintf(dir, cap, "%s/%s", plugin_test_dir, name);
     if (mkdir(dir, 0755) < 0)
         return -1;
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -1001,7 +911,7 @@ BERT_TEST(test_plugins_bert__errors)
             TC_CHECK_STR_CONTAINS(tc_error_message(), "[40, 16]");
             TC_CHECK_STR_CONTAINS(tc_error_message(), "[40, 32]");
         }
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
     /* a checkpoint that lacks a backbone tensor */
     {
@@ -1011,7 +921,7 @@ BERT_TEST(test_plugins_bert__errors)
         for (kind = 0; kind < 2; kind++) {
             char sub[32];
             snprintf(sub, sizeof(sub), "lacking-%s", flavor[kind]);
-            snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+            snprintf(dir, sizeof(dir), "%s/%s", plugin_test_dir, sub);
             TC_CHECK(mkdir(dir, 0755) == 0);
             TC_CHECK_OK(write_without(dir, fx[kind].dir, drop[kind]));
             TC_CHECK_OK(model_from(&md, kind, fx[kind].dir, NULL));
@@ -1019,7 +929,7 @@ BERT_TEST(test_plugins_bert__errors)
                 TC_CHECK_ERR(md.vt->load_pretrained(md.m, dir), TC_EFORMAT);
                 TC_CHECK_STR_CONTAINS(tc_error_message(), drop[kind]);
             }
-            model_free(&md);
+            plugin_test_model_free(&md);
         }
     }
     /* neither from nor config */
@@ -1113,7 +1023,7 @@ BERT_TEST(test_plugins_bert__save)
         TC_CHECK_OK(model_from(&md, kind, fx[kind].dir, fx[kind].dir));
         if (!md.m)
             continue;
-        snprintf(dir, sizeof(dir), "%s/saved-%s", tmpdir, flavor[kind]);
+        snprintf(dir, sizeof(dir), "%s/saved-%s", plugin_test_dir, flavor[kind]);
         TC_CHECK(mkdir(dir, 0755) == 0);
         TC_CHECK_OK(md.vt->save(md.m, dir));
         snprintf(path, sizeof(path), "%s/model.safetensors", dir);
@@ -1127,13 +1037,13 @@ BERT_TEST(test_plugins_bert__save)
         check_saved_config(kind, dir);
         TC_CHECK_OK(model_from(&back, kind, dir, dir));
         if (back.m) {
-            TC_CHECK(params_equal(md.p, back.p));
+            TC_CHECK(plugin_test_params_equal(md.p, back.p));
             TC_CHECK_OK(logits_of(&md, 0, want, NULL));
             TC_CHECK_OK(logits_of(&back, 0, got, NULL));
             TC_CHECK(!memcmp(want, got, sizeof(want)));
         }
-        model_free(&back);
-        model_free(&md);
+        plugin_test_model_free(&back);
+        plugin_test_model_free(&md);
     }
 }
 
@@ -1192,7 +1102,7 @@ static void check_fresh_save(const model *md)
     struct stat s;
     size_t i;
 
-    snprintf(dir, sizeof(dir), "%s/fresh-%s", tmpdir, flavor[md->kind]);
+    snprintf(dir, sizeof(dir), "%s/fresh-%s", plugin_test_dir, flavor[md->kind]);
     TC_CHECK(mkdir(dir, 0755) == 0);
     TC_CHECK_OK(md->vt->save(md->m, dir));
     for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -1287,7 +1197,7 @@ BERT_TEST(test_plugins_bert__fresh)
         }
         tc_graph_free(g);
         check_fresh_save(&md);
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 

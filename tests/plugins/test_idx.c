@@ -11,14 +11,12 @@
 
 #include <tc/plugin.h>
 
-#include "tc_test.h"
+#include "plugin_test.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist/"
 
-static char tmpdir[256];
 static const tc_plugin_desc *desc;
 static const tc_data_vtable *vt;
-static tc_plugin *plugin;
 
 /* Five 2x3 images with pixel (i, j) = 40 * i + j, labels 0 1 2 1 0. */
 #define N_TRAIN 5
@@ -48,7 +46,7 @@ static const char *write_idx(const char *name, int gz, uint32_t magic, const uin
     uint8_t hdr[4 + 16];
     int i;
 
-    snprintf(path, 512, "%s/%s", tmpdir, name);
+    snprintf(path, 512, "%s/%s", plugin_test_dir, name);
     put_be32(hdr, magic);
     for (i = 0; i < ndim; i++)
         put_be32(hdr + 4 + 4 * i, dims[i]);
@@ -132,14 +130,17 @@ static int open_std_plus(void **out, const char *name, const char *value)
     return open_with(out, kv);
 }
 
-static void cleanup(void)
+/* The fixture every test starts with, after plugin_test_setup has loaded the plugin. */
+static int setup_fixture(void)
 {
-    char cmd[300];
+    int i;
 
-    tc_plugin_free(plugin);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    for (i = 0; i < N_TRAIN * 6; i++)
+        train_px[i] = (uint8_t)(40 * (i / 6) + i % 6);
+    desc = tc_plugin_descriptor(plugin_test_plugins[0]);
+    vt = desc->vtable;
+    make_std_kv();
+    return 0;
 }
 
 /*
@@ -148,47 +149,13 @@ static void cleanup(void)
  */
 static int setup(void)
 {
-    static int done, ok;
-    int i;
+    static const char *const plugins[] = {"idx"};
 
-    if (done)
-        return ok ? 0 : -1;
-    done = 1;
-    for (i = 0; i < N_TRAIN * 6; i++)
-        train_px[i] = (uint8_t)(40 * (i / 6) + i % 6);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-test-idx-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    atexit(cleanup);
-    if (tc_plugin_load(&plugin, TC_PLUGIN_BUILD_DIR "/idx.so") < 0) {
-        fprintf(stderr, "cannot load the idx plugin: %s\n", tc_error_message());
-        return -1;
-    }
-    desc = tc_plugin_descriptor(plugin);
-    vt = desc->vtable;
-    make_std_kv();
-    ok = 1;
-    return 0;
+    return plugin_test_setup("idx", plugins, 1, setup_fixture);
 }
 
-/*
- * IDX_TEST(name) { body } defines a test case that runs setup() first, so
- * every case (also when run alone by name) sees the loaded plugin and the
- * fixture files.
- */
-#define IDX_TEST(name)                                                                             \
-    static void name##_body(void);                                                                 \
-    static void name(void)                                                                         \
-    {                                                                                              \
-        if (setup() < 0) {                                                                         \
-            TC_CHECK(!"idx plugin setup");                                                         \
-            return;                                                                                \
-        }                                                                                          \
-        name##_body();                                                                             \
-    }                                                                                              \
-    static void name##_body(void)
+/* IDX_TEST(name) { body }: a test case that sees the loaded plugin and the fixture files. */
+#define IDX_TEST(name) PLUGIN_TEST(name, setup, "idx plugin setup")
 
 /* ---- tests -------------------------------------------------------------------------------- */
 
@@ -336,7 +303,7 @@ IDX_TEST(test_plugins_idx__truncated)
     TC_CHECK_STR_CONTAINS(tc_error_message(), "truncated");
     TC_CHECK_STR_CONTAINS(tc_error_message(), "holds 3");
     /* A gzip stream cut short (its trailer and part of the deflate data missing). */
-    snprintf(cut, sizeof(cut), "%s/cut-images.gz", tmpdir);
+    snprintf(cut, sizeof(cut), "%s/cut-images.gz", plugin_test_dir);
     f = fopen(std_kv[1], "rb");
     n = f ? fread(buf, 1, sizeof(buf), f) : 0;
     if (f)
@@ -438,7 +405,7 @@ IDX_TEST(test_plugins_idx__missing_file)
     void *d = NULL;
     char path[512];
 
-    snprintf(path, sizeof(path), "%s/nope.gz", tmpdir);
+    snprintf(path, sizeof(path), "%s/nope.gz", plugin_test_dir);
     TC_CHECK_ERR(open_std_plus(&d, "limit", "0"), TC_OK);
     if (d)
         vt->close(d);

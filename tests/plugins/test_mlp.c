@@ -12,7 +12,7 @@
 #include <tc/params.h>
 #include <tc/plugin.h>
 
-#include "tc_test.h"
+#include "plugin_test.h"
 
 #define F 12 /* 3 x 4 */
 #define L 5
@@ -20,58 +20,27 @@
 
 static const tc_plugin_desc *desc;
 static const tc_model_vtable *vt;
-static tc_plugin *plugin;
-static char tmpdir[256];
 
 static const char *const names[L] = {"cat", "dog", "bird", "fish", "frog"};
 static const char *const odd_names[L] = {"say \"hi\"", "back\\slash", "tab\there", "caf\xc3\xa9",
                                          "new\nline"};
 
-static void cleanup(void)
+static int setup_vtable(void)
 {
-    char cmd[300];
-
-    tc_plugin_free(plugin);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    desc = tc_plugin_descriptor(plugin_test_plugins[0]);
+    vt = desc->vtable;
+    return 0;
 }
 
 /* Load the plugin and make a scratch directory once per process. */
 static int setup(void)
 {
-    static int done, ok;
+    static const char *const plugins[] = {"mlp"};
 
-    if (done)
-        return ok ? 0 : -1;
-    done = 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-test-mlp-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    atexit(cleanup);
-    if (tc_plugin_load(&plugin, TC_PLUGIN_BUILD_DIR "/mlp.so") < 0) {
-        fprintf(stderr, "cannot load the mlp plugin: %s\n", tc_error_message());
-        return -1;
-    }
-    desc = tc_plugin_descriptor(plugin);
-    vt = desc->vtable;
-    ok = 1;
-    return 0;
+    return plugin_test_setup("mlp", plugins, 1, setup_vtable);
 }
 
-#define MLP_TEST(name)                                                                             \
-    static void name##_body(void);                                                                 \
-    static void name(void)                                                                         \
-    {                                                                                              \
-        if (setup() < 0) {                                                                         \
-            TC_CHECK(!"mlp plugin setup");                                                         \
-            return;                                                                                \
-        }                                                                                          \
-        name##_body();                                                                             \
-    }                                                                                              \
-    static void name##_body(void)
+#define MLP_TEST(name) PLUGIN_TEST(name, setup, "mlp plugin setup")
 
 static tc_data_info fake_data(void)
 {
@@ -93,27 +62,7 @@ static tc_data_info fake_data(void)
 static int make_model(void **out, tc_params **out_params, const char *const *kv,
                       const tc_data_info *data, uint64_t seed)
 {
-    tc_options *o = NULL;
-    tc_params *p = NULL;
-    tc_rng rng;
-    size_t n = 0;
-    int err;
-
-    while (kv && kv[2 * n])
-        n++;
-    tc_rng_init(&rng, seed, TC_RNG_STREAM_INIT);
-    if ((err = tc_options_parse(&o, desc, kv, n)) < 0)
-        goto out;
-    if ((err = tc_params_new(&p)) < 0)
-        goto out;
-    if ((err = vt->create(out, o, data, p, &rng, NULL)) < 0)
-        goto out;
-    *out_params = p;
-    p = NULL;
-out:
-    tc_params_free(p);
-    tc_options_free(o);
-    return err;
+    return plugin_test_model_new(out, out_params, desc, kv, data, seed, NULL);
 }
 
 static const char *const small_kv[] = {"fc1", "16", "fc2", "8", "dropout", "0.5", NULL};
@@ -472,10 +421,10 @@ MLP_TEST(test_plugins_mlp__save_config)
     TC_CHECK_OK(make_model(&m, &p, small_kv, &data, 1));
     if (!m)
         return;
-    TC_CHECK_OK(vt->save(m, tmpdir));
-    snprintf(path, sizeof(path), "%s/config.json.tmp", tmpdir);
+    TC_CHECK_OK(vt->save(m, plugin_test_dir));
+    snprintf(path, sizeof(path), "%s/config.json.tmp", plugin_test_dir);
     TC_CHECK(access(path, F_OK) != 0);
-    snprintf(path, sizeof(path), "%s/config.json", tmpdir);
+    snprintf(path, sizeof(path), "%s/config.json", plugin_test_dir);
     root = read_json(path);
     TC_CHECK(root != NULL);
     if (!root)
@@ -522,8 +471,8 @@ MLP_TEST(test_plugins_mlp__save_config)
     TC_CHECK_OK(make_model(&m, &p, small_kv, &data, 1));
     if (!m)
         goto out;
-    TC_CHECK_OK(vt->save(m, tmpdir));
-    snprintf(path, sizeof(path), "%s/config.json", tmpdir);
+    TC_CHECK_OK(vt->save(m, plugin_test_dir));
+    snprintf(path, sizeof(path), "%s/config.json", plugin_test_dir);
     root = read_json(path);
     it = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "id2label"), "0");
     TC_CHECK(cJSON_IsString(it) && !strcmp(it->valuestring, odd_names[0]));
@@ -531,7 +480,7 @@ MLP_TEST(test_plugins_mlp__save_config)
                                           odd_names[1]);
     TC_CHECK(cJSON_IsNumber(it) && it->valueint == 1);
     /* A directory that does not exist. */
-    snprintf(path, sizeof(path), "%s/missing/dir", tmpdir);
+    snprintf(path, sizeof(path), "%s/missing/dir", plugin_test_dir);
     TC_CHECK_ERR(vt->save(m, path), TC_ENOTFOUND);
     TC_CHECK_STR_CONTAINS(tc_error_message(), "missing/dir/config.json");
 out:
@@ -549,7 +498,7 @@ MLP_TEST(test_plugins_mlp__load_pretrained)
     char dir[512], path[600];
     int64_t k;
 
-    snprintf(dir, sizeof(dir), "%s/pretrained", tmpdir);
+    snprintf(dir, sizeof(dir), "%s/pretrained", plugin_test_dir);
     TC_CHECK(mkdir(dir, 0755) == 0);
     TC_CHECK_OK(make_model(&m1, &p1, small_kv, &data, 1));
     TC_CHECK_OK(make_model(&m2, &p2, small_kv, &data, 2));

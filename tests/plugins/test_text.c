@@ -16,65 +16,22 @@
 #include <tc/plugin.h>
 #include <tc/trainer.h>
 
-#include "tc_test.h"
+#include "plugin_test.h"
 
-static tc_plugin *plugin;
-static char tmpdir[256];
-
-static void cleanup(void)
-{
-    char cmd[300];
-
-    tc_plugin_free(plugin);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
+/* Load the plugin and make a scratch directory once per process. */
 static int setup(void)
 {
-    static int done, ok;
+    static const char *const plugins[] = {"text"};
 
-    if (done)
-        return ok ? 0 : -1;
-    done = 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-test-text-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    atexit(cleanup);
-    if (tc_plugin_load(&plugin, TC_PLUGIN_BUILD_DIR "/text.so") < 0) {
-        fprintf(stderr, "cannot load the text plugin: %s\n", tc_error_message());
-        return -1;
-    }
-    ok = 1;
-    return 0;
+    return plugin_test_setup("text", plugins, 1, NULL);
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char path[512], sub[512], *slash;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(sub, sizeof(sub), "%s", path);
-    if ((slash = strrchr(sub, '/'))) {
-        *slash = '\0';
-        mkdir(sub, 0700);
-    }
-    f = fopen(path, "w");
-    TC_CHECK(f != NULL);
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-}
-
-/* A fresh dataset folder under tmpdir. */
+/* A fresh dataset folder under plugin_test_dir. */
 static const char *folder(const char *name)
 {
     static char path[512];
 
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    snprintf(path, sizeof(path), "%s/%s", plugin_test_dir, name);
     mkdir(path, 0700);
     return path;
 }
@@ -88,9 +45,9 @@ static int open_ds(tc_dataset **out, tc_options **opts, const char *const *kv)
     while (kv[2 * n])
         n++;
     *out = NULL;
-    if ((err = tc_options_parse(opts, tc_plugin_descriptor(plugin), kv, n)) < 0)
+    if ((err = tc_options_parse(opts, tc_plugin_descriptor(plugin_test_plugins[0]), kv, n)) < 0)
         return err;
-    err = tc_dataset_open(out, plugin, *opts, NULL);
+    err = tc_dataset_open(out, plugin_test_plugins[0], *opts, NULL);
     return err;
 }
 
@@ -122,9 +79,9 @@ static void test_text__int_labels_and_card_names(void)
     if (setup() < 0)
         return;
     dir = folder("intlabels");
-    write_file(dir, "README.md", CARD);
-    write_file(dir, "train.csv", "text,label\nhello there,0\n\"buy, now\",1\n,0\n");
-    write_file(dir, "test.csv", "label,text\n1,cheap pills\n0,lunch?\n");
+    plugin_test_write_file(dir, "README.md", CARD);
+    plugin_test_write_file(dir, "train.csv", "text,label\nhello there,0\n\"buy, now\",1\n,0\n");
+    plugin_test_write_file(dir, "test.csv", "label,text\n1,cheap pills\n0,lunch?\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         TC_CHECK_OK(open_ds(&d, &o, kv));
@@ -166,7 +123,7 @@ static void test_text__int_labels_and_card_names(void)
     tc_options_free(o);
     d = NULL;
     o = NULL;
-    write_file(dir, "test.csv", "label,text\n1,cheap pills\n0,lunch!\n");
+    plugin_test_write_file(dir, "test.csv", "label,text\n1,cheap pills\n0,lunch!\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         TC_CHECK_OK(open_ds(&d, &o, kv));
@@ -191,14 +148,15 @@ static void test_text__string_labels_pairs_and_splits(void)
     if (setup() < 0)
         return;
     dir = folder("pairs");
-    write_file(dir, "data/train.jsonl",
-               "{\"premise\": \"a cat sits\", \"hypothesis\": \"an animal sits\", \"gold\": "
-               "\"entailment\"}\n"
-               "{\"premise\": \"it rains\", \"hypothesis\": \"it is dry\", \"gold\": "
-               "\"contradiction\"}\n"
-               "{\"premise\": \"x\", \"hypothesis\": \"y\", \"gold\": \"neutral\"}\n");
-    write_file(dir, "data/dev.jsonl",
-               "{\"premise\": \"p\", \"hypothesis\": \"h\", \"gold\": \"neutral\"}\n");
+    plugin_test_write_file(
+        dir, "data/train.jsonl",
+        "{\"premise\": \"a cat sits\", \"hypothesis\": \"an animal sits\", \"gold\": "
+        "\"entailment\"}\n"
+        "{\"premise\": \"it rains\", \"hypothesis\": \"it is dry\", \"gold\": "
+        "\"contradiction\"}\n"
+        "{\"premise\": \"x\", \"hypothesis\": \"y\", \"gold\": \"neutral\"}\n");
+    plugin_test_write_file(dir, "data/dev.jsonl",
+                           "{\"premise\": \"p\", \"hypothesis\": \"h\", \"gold\": \"neutral\"}\n");
     {
         const char *kv[] = {"dataset",      dir,    "text_column", "premise,hypothesis",
                             "label_column", "gold", NULL};
@@ -274,7 +232,7 @@ static void test_text__bad_input(void)
 
     if (setup() < 0)
         return;
-    snprintf(missing, sizeof(missing), "%s/no-such-folder", tmpdir);
+    snprintf(missing, sizeof(missing), "%s/no-such-folder", plugin_test_dir);
     {
         const char *kv[] = {"dataset", missing, NULL};
         check_open_fails(kv, TC_ENOTFOUND, "is not a folder");
@@ -284,7 +242,7 @@ static void test_text__bad_input(void)
         check_open_fails(kv, TC_EINVAL, "data.dataset is required");
     }
     dir = folder("bad-column");
-    write_file(dir, "train.csv", "body,label\nhi,0\n");
+    plugin_test_write_file(dir, "train.csv", "body,label\nhi,0\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         check_open_fails(kv, TC_ENOTFOUND, "text");
@@ -302,22 +260,23 @@ static void test_text__bad_input(void)
         check_open_fails(kv, TC_EINVAL, "two as 'a,b'");
     }
     dir = folder("null-label");
-    write_file(dir, "train.jsonl",
-               "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": null}\n");
+    plugin_test_write_file(dir, "train.jsonl",
+                           "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": null}\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         check_open_fails(kv, TC_EFORMAT, "row 2: the label ('label') is missing");
     }
     dir = folder("mixed-label");
-    write_file(dir, "train.jsonl",
-               "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": \"x\"}\n");
+    plugin_test_write_file(
+        dir, "train.jsonl",
+        "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": \"x\"}\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         check_open_fails(kv, TC_EFORMAT, "mixes names and numbers");
     }
     dir = folder("unknown-label");
-    write_file(dir, "train.csv", "text,label\na,pos\nb,neg\n");
-    write_file(dir, "test.csv", "text,label\nc,meh\n");
+    plugin_test_write_file(dir, "train.csv", "text,label\na,pos\nb,neg\n");
+    plugin_test_write_file(dir, "test.csv", "text,label\nc,meh\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         check_open_fails(kv, TC_EFORMAT, "label 'meh' is not one of the 2 classes");
@@ -327,19 +286,19 @@ static void test_text__bad_input(void)
         check_open_fails(kv, TC_EINVAL, "names 'pos' twice");
     }
     dir = folder("out-of-range");
-    write_file(dir, "train.csv", "text,label\na,0\nb,2\n");
+    plugin_test_write_file(dir, "train.csv", "text,label\na,0\nb,2\n");
     {
         const char *kv[] = {"dataset", dir, "label_names", "x,y", NULL};
         check_open_fails(kv, TC_EFORMAT, "label 2, but there are 2 classes");
     }
     dir = folder("text-number");
-    write_file(dir, "train.jsonl", "{\"text\": 5, \"label\": 0}\n");
+    plugin_test_write_file(dir, "train.jsonl", "{\"text\": 5, \"label\": 0}\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         check_open_fails(kv, TC_EFORMAT, "non-text value");
     }
     dir = folder("empty-train");
-    write_file(dir, "train.csv", "text,label\n");
+    plugin_test_write_file(dir, "train.csv", "text,label\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         check_open_fails(kv, TC_EFORMAT, "the train split has no rows");
@@ -359,8 +318,8 @@ static void test_text__negative_labels_are_ignored(void)
     if (setup() < 0)
         return;
     dir = folder("glue");
-    write_file(dir, "train.tsv", "sentence\tlabel\ngood\t1\nbad\t0\n");
-    write_file(dir, "test.tsv", "sentence\tlabel\nunknown\t-1\nfine\t1\n");
+    plugin_test_write_file(dir, "train.tsv", "sentence\tlabel\ngood\t1\nbad\t0\n");
+    plugin_test_write_file(dir, "test.tsv", "sentence\tlabel\nunknown\t-1\nfine\t1\n");
     {
         const char *kv[] = {"dataset", dir, "text_column", "sentence", NULL};
         TC_CHECK_OK(open_ds(&d, &o, kv));
@@ -384,13 +343,13 @@ static void test_text__snapshot_fingerprint(void)
 
     if (setup() < 0)
         return;
-    snprintf(dir, sizeof(dir), "%s/datasets--org--x", tmpdir);
+    snprintf(dir, sizeof(dir), "%s/datasets--org--x", plugin_test_dir);
     mkdir(dir, 0700);
-    snprintf(dir, sizeof(dir), "%s/datasets--org--x/snapshots", tmpdir);
+    snprintf(dir, sizeof(dir), "%s/datasets--org--x/snapshots", plugin_test_dir);
     mkdir(dir, 0700);
-    snprintf(dir, sizeof(dir), "%s/datasets--org--x/snapshots/%s", tmpdir, sha);
+    snprintf(dir, sizeof(dir), "%s/datasets--org--x/snapshots/%s", plugin_test_dir, sha);
     mkdir(dir, 0700);
-    write_file(dir, "train.csv", "text,label\na,0\nb,1\n");
+    plugin_test_write_file(dir, "train.csv", "text,label\na,0\nb,1\n");
     {
         const char *kv[] = {"dataset", dir, NULL};
         TC_CHECK_OK(open_ds(&d, &o, kv));
@@ -420,7 +379,7 @@ static void test_text__train_corpus(void)
     len = (size_t)snprintf(csv, sizeof(csv), "text,label\n");
     for (i = 0; i < 100; i++)
         len += (size_t)snprintf(csv + len, sizeof(csv) - len, "t%d,%d\n", i, i % 2);
-    write_file(dir, "train.csv", csv);
+    plugin_test_write_file(dir, "train.csv", csv);
     {
         const char *kv[] = {"dataset", dir, NULL};
         TC_CHECK_OK(open_ds(&d, &o, kv));
@@ -484,7 +443,7 @@ static void run_probe(int group, const int64_t **log, int64_t *n)
             len += (size_t)snprintf(csv + len, sizeof(csv) - len, "w ");
         len += (size_t)snprintf(csv + len, sizeof(csv) - len, ",%d\n", i % 2);
     }
-    write_file(dir, "train.csv", csv);
+    plugin_test_write_file(dir, "train.csv", csv);
     TC_CHECK_OK(tc_plugin_load(&probe, LENPROBE_PATH));
     h = dlopen(LENPROBE_PATH, RTLD_NOW | RTLD_NOLOAD);
     TC_CHECK(h != NULL);
@@ -550,8 +509,8 @@ static void test_text__evaluate(void)
     if (setup() < 0)
         return;
     dir = folder("evaluate");
-    write_file(dir, "train.csv", "text,label\na,0\nb,1\nc,1\n");
-    write_file(dir, "test.csv", "text,label\nd,0\ne,0\nf,1\ng,-1\n");
+    plugin_test_write_file(dir, "train.csv", "text,label\na,0\nb,1\nc,1\n");
+    plugin_test_write_file(dir, "test.csv", "text,label\nd,0\ne,0\nf,1\ng,-1\n");
     TC_CHECK_OK(tc_plugin_load(&probe, LENPROBE_PATH));
     {
         const char *kv[] = {"dataset", dir, NULL};

@@ -19,7 +19,7 @@
 #include <tc/plugin.h>
 #include <tc/tokenizer.h>
 
-#include "tc_test.h"
+#include "plugin_test.h"
 
 #define WV 20   /* the "w" vocabulary: <pad>, <unk>, w2 .. w19 */
 #define MAXB 16 /* largest batch a test forwards */
@@ -31,8 +31,6 @@ enum { EB = 0, LS = 1 };
 static const char *const plugin_names[2] = {"embedbag", "lstm"};
 static const tc_plugin_desc *descs[2];
 static const tc_model_vtable *vts[2];
-static tc_plugin *plugins[2];
-static char tmpdir[256];
 static char wtok_path[PATHLEN]; /* tokenizer.json of the "w" vocabulary */
 
 static const char *const label_names[MAXL] = {"neg", "pos", "mixed"};
@@ -99,17 +97,6 @@ static tc_data_info text_data(corpus *cp, int32_t num_labels)
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
-static void cleanup(void)
-{
-    char cmd[300];
-
-    tc_plugin_free(plugins[EB]);
-    tc_plugin_free(plugins[LS]);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
 /* The "w" tokenizer: wk appears 20 - k times, so the builder gives it id k. */
 static int make_wtok(void)
 {
@@ -136,7 +123,7 @@ static int make_wtok(void)
         fprintf(stderr, "the w vocabulary is not as the fixture wants\n");
         goto fail;
     }
-    snprintf(wtok_path, sizeof(wtok_path), "%s/wtok.json", tmpdir);
+    snprintf(wtok_path, sizeof(wtok_path), "%s/wtok.json", plugin_test_dir);
     if (tc_tokenizer_save(tok, wtok_path) < 0)
         goto fail;
     tc_tokenizer_free(tok);
@@ -149,116 +136,35 @@ fail:
     return -1;
 }
 
+/* After plugin_test_setup: the vtables, and the "w" tokenizer in the scratch directory. */
+static int setup_more(void)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        descs[i] = tc_plugin_descriptor(plugin_test_plugins[i]);
+        vts[i] = descs[i]->vtable;
+    }
+    return make_wtok();
+}
+
 /* Load both plugins and make a scratch directory once per process. */
 static int setup(void)
 {
-    static int done, ok;
-    int i;
-
-    if (done)
-        return ok ? 0 : -1;
-    done = 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/tc-test-textmodels-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return -1;
-    }
-    atexit(cleanup);
-    for (i = 0; i < 2; i++) {
-        char path[PATHLEN];
-        snprintf(path, sizeof(path), "%s/%s.so", TC_PLUGIN_BUILD_DIR, plugin_names[i]);
-        if (tc_plugin_load(&plugins[i], path) < 0) {
-            fprintf(stderr, "cannot load the %s plugin: %s\n", plugin_names[i], tc_error_message());
-            return -1;
-        }
-        descs[i] = tc_plugin_descriptor(plugins[i]);
-        vts[i] = descs[i]->vtable;
-    }
-    if (make_wtok() < 0)
-        return -1;
-    ok = 1;
-    return 0;
+    return plugin_test_setup("textmodels", plugin_names, 2, setup_more);
 }
 
-#define TM_TEST(name)                                                                              \
-    static void name##_body(void);                                                                 \
-    static void name(void)                                                                         \
-    {                                                                                              \
-        if (setup() < 0) {                                                                         \
-            TC_CHECK(!"text model plugins setup");                                                 \
-            return;                                                                                \
-        }                                                                                          \
-        name##_body();                                                                             \
-    }                                                                                              \
-    static void name##_body(void)
+#define TM_TEST(name) PLUGIN_TEST(name, setup, "text model plugins setup")
 
 /* ---- models ------------------------------------------------------------------------------- */
 
-typedef struct model {
-    int kind; /* EB or LS */
-    const tc_model_vtable *vt;
-    void *m;
-    tc_params *p;
-    int32_t L;
-} model;
-
-static void model_free(model *md)
-{
-    if (md->m)
-        md->vt->destroy(md->m);
-    tc_params_free(md->p);
-    memset(md, 0, sizeof(*md));
-}
-
-/* The last line the plugin logged through the host. */
-static char last_log[1024];
-
-static void host_log(void *ctx, tc_log_level level, const char *message)
-{
-    (void)ctx;
-    (void)level;
-    snprintf(last_log, sizeof(last_log), "%s", message);
-}
-
-static const tc_host test_host = {
-    .struct_size = sizeof(tc_host),
-    .abi_major = TC_PLUGIN_ABI_MAJOR,
-    .abi_minor = TC_PLUGIN_ABI_MINOR,
-    .log = host_log,
-};
+typedef plugin_test_model model;
 
 /* A model of the given options (NULL-terminated name, value pairs) in fresh params. */
 static int model_make(model *out, int kind, const char *const *kv, const tc_data_info *data,
                       uint64_t seed)
 {
-    tc_options *o = NULL;
-    tc_params *p = NULL;
-    void *m = NULL;
-    tc_rng rng;
-    size_t n = 0;
-    int err;
-
-    memset(out, 0, sizeof(*out));
-    while (kv && kv[2 * n])
-        n++;
-    tc_rng_init(&rng, seed, TC_RNG_STREAM_INIT);
-    if ((err = tc_options_parse(&o, descs[kind], kv, n)) < 0)
-        goto out;
-    if ((err = tc_params_new(&p)) < 0)
-        goto out;
-    last_log[0] = '\0';
-    if ((err = vts[kind]->create(&m, o, data, p, &rng, &test_host)) < 0)
-        goto out;
-    out->kind = kind;
-    out->vt = vts[kind];
-    out->m = m;
-    out->p = p;
-    out->L = data->num_labels;
-    p = NULL;
-out:
-    tc_params_free(p);
-    tc_options_free(o);
-    return err;
+    return plugin_test_model_make(out, kind, descs[kind], kv, data, seed);
 }
 
 /* Evaluation-mode logits of n texts (and pairs, or NULL) into out (n, L). */
@@ -327,13 +233,6 @@ static int row_is_zero(const tc_tensor *t, int64_t row)
     return 1;
 }
 
-static int params_equal(const tc_params *a, const tc_params *b)
-{
-    return tc_params_numel(a) == tc_params_numel(b) &&
-           !memcmp(tc_params_data(a), tc_params_data(b),
-                   (size_t)tc_params_numel(a) * sizeof(float));
-}
-
 static void wtok_opts(const char **kv, size_t cap, const char *const *extra)
 {
     size_t n = 0, i;
@@ -368,7 +267,7 @@ static int save_model(const model *md, const char *name, char *dir, size_t cap)
     char path[PATHLEN + 32];
     int err;
 
-    snprintf(dir, cap, "%s/%s", tmpdir, name);
+    snprintf(dir, cap, "%s/%s", plugin_test_dir, name);
     if (mkdir(dir, 0755) < 0)
         return tc_error_set(TC_EIO, "mkdir '%s'", dir);
     if ((err = md->vt->save(md->m, dir)) < 0)
@@ -438,7 +337,7 @@ TM_TEST(test_plugins_textmodels__vocabulary)
             }
         }
         tc_tokenizer_free(tok);
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
     /* max_read 1: one text per read */
     {
@@ -452,7 +351,7 @@ TM_TEST(test_plugins_textmodels__vocabulary)
         TC_CHECK_OK(model_make(&md, LS, kv, &data, 1));
         TC_CHECK(cp.reads == 6 && cp.bad_reads == 0);
         TC_CHECK(md.m && emb_table(&md)->shape[0] == 5); /* default min_freq 2 */
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 
@@ -495,14 +394,14 @@ TM_TEST(test_plugins_textmodels__embedbag_parameters)
             nonzero_rows += !row_is_zero(t, r);
         TC_CHECK(nonzero_rows == t->shape[0] - 1);
     }
-    model_free(&md);
+    plugin_test_model_free(&md);
     /* ngrams 1: no bucket rows whatever buckets says */
     {
         const char *kv1[] = {"embed_dim", "8",      "buckets", "11", "min_freq",
                              "1",         "ngrams", "1",       NULL};
         TC_CHECK_OK(model_make(&md, EB, kv1, &data, 1));
         TC_CHECK(md.m && emb_table(&md)->shape[0] == 10);
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 
@@ -569,19 +468,19 @@ TM_TEST(test_plugins_textmodels__lstm_parameters)
     TC_CHECK_OK(model_make(&md, LS, bi, &data, 1));
     if (md.m)
         check_lstm_params(&md, 5, 6, 5, 2, 2, 3);
-    model_free(&md);
+    plugin_test_model_free(&md);
     TC_CHECK_OK(model_make(&md, LS, uni, &data, 1));
     if (md.m) {
         check_lstm_params(&md, 5, 6, 5, 2, 1, 3);
         TC_CHECK(tc_params_find(md.p, "lstm.weight_ih_l0_reverse") == NULL);
     }
-    model_free(&md);
+    plugin_test_model_free(&md);
     TC_CHECK_OK(model_make(&md, LS, one, &data, 1));
     if (md.m) {
         check_lstm_params(&md, 5, 7, 4, 1, 2, 3);
         TC_CHECK(tc_params_find(md.p, "lstm.weight_ih_l1") == NULL);
     }
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 /* ---- 2. where the tokenizer comes from ---------------------------------------------------- */
@@ -603,25 +502,25 @@ TM_TEST(test_plugins_textmodels__tokenizer_source)
         TC_CHECK_STR_CONTAINS(tc_error_message(), "no model.tokenizer was given");
         TC_CHECK_STR_CONTAINS(tc_error_message(), "training texts");
         TC_CHECK(md.m == NULL && md.p == NULL);
-        model_free(&md);
+        plugin_test_model_free(&md);
         /* a saved tokenizer.json needs no corpus */
         wtok_opts(kvt, 8, extra);
         TC_CHECK_OK(model_make(&md, kind, kvt, &data, 1));
         TC_CHECK(md.m && emb_table(&md)->shape[0] == WV + (kind == EB ? 200000 : 0));
-        model_free(&md);
+        plugin_test_model_free(&md);
         /* a tokenizer that is not there */
-        snprintf(missing, sizeof(missing), "%s/no-such-tokenizer.json", tmpdir);
+        snprintf(missing, sizeof(missing), "%s/no-such-tokenizer.json", plugin_test_dir);
         kvt[1] = missing;
         TC_CHECK(model_make(&md, kind, kvt, &data, 1) < 0);
         TC_CHECK_STR_CONTAINS(tc_error_message(), "model.tokenizer");
         TC_CHECK(md.m == NULL);
-        model_free(&md);
+        plugin_test_model_free(&md);
         /* tensor input is refused */
         data.input = TC_INPUT_TENSOR;
         kvt[1] = wtok_path;
         TC_CHECK_ERR(model_make(&md, kind, kvt, &data, 1), TC_EINVAL);
         TC_CHECK_STR_CONTAINS(tc_error_message(), "needs text input");
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 
@@ -670,7 +569,7 @@ static void check_padding(int kind, const char *const *extra)
         TC_CHECK(b[3 * MAXL + j] == bias->data[j]);
     }
     TC_CHECK(all_finite(b, 12));
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 TM_TEST(test_plugins_textmodels__padding_invariance)
@@ -714,7 +613,7 @@ static void check_truncation(int kind, const char *const *extra, const char *max
         /* without the cut they do (so the check above can fail) */
         TC_CHECK(max_abs_diff(l1, l2, 3) > 1e-4);
     }
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 TM_TEST(test_plugins_textmodels__truncation)
@@ -893,7 +792,7 @@ static void check_parity(int kind, const fixture *fx)
         TC_CHECK_OK(forward(&md, ptrs + i, NULL, 1, one));
         TC_CHECK(max_abs_diff(one, wantf + 3 * i, 3) <= 1e-5);
     }
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 TM_TEST(test_plugins_textmodels__torch_parity)
@@ -980,7 +879,7 @@ TM_TEST(test_plugins_textmodels__bigrams)
         TC_CHECK_OK(forward(&md, single, NULL, 1, got));
         for (j = 0; j < 3; j++)
             TC_CHECK_NEAR(got[j], want[j], 1e-5);
-        model_free(&md);
+        plugin_test_model_free(&md);
     }
 }
 
@@ -1082,16 +981,16 @@ static void check_round_trip(int kind)
     }
     if (!b.m)
         goto out;
-    TC_CHECK(!params_equal(a.p, b.p));
+    TC_CHECK(!plugin_test_params_equal(a.p, b.p));
     TC_CHECK_OK(forward(&a, batch3, NULL, 3, l1));
     TC_CHECK_OK(forward(&b, batch3, NULL, 3, l2));
     TC_CHECK(memcmp(l1, l2, sizeof(float) * 9) != 0);
     TC_CHECK_OK(b.vt->load_pretrained(b.m, dir));
-    TC_CHECK(params_equal(a.p, b.p));
+    TC_CHECK(plugin_test_params_equal(a.p, b.p));
     TC_CHECK_OK(forward(&b, batch3, NULL, 3, l2));
     TC_CHECK(!memcmp(l1, l2, sizeof(float) * 9));
     /* a folder without weights */
-    snprintf(path, sizeof(path), "%s/nothing-here", tmpdir);
+    snprintf(path, sizeof(path), "%s/nothing-here", plugin_test_dir);
     TC_CHECK_ERR(b.vt->load_pretrained(b.m, path), TC_ENOTFOUND);
     TC_CHECK_STR_CONTAINS(tc_error_message(), "model.safetensors");
     /* a model of another vocabulary of the same size: same shapes, other words */
@@ -1105,7 +1004,7 @@ static void check_round_trip(int kind)
         TC_CHECK_STR_CONTAINS(tc_error_message(), "maps id 2");
         TC_CHECK_STR_CONTAINS(tc_error_message(), "model.tokenizer");
     }
-    model_free(&c);
+    plugin_test_model_free(&c);
     /* and of a smaller one */
     corpus_init(&cp, fewer, NULL, 1, 64);
     data = text_data(&cp, 3);
@@ -1118,9 +1017,9 @@ static void check_round_trip(int kind)
     }
 out:
     cJSON_Delete(cfg);
-    model_free(&a);
-    model_free(&b);
-    model_free(&c);
+    plugin_test_model_free(&a);
+    plugin_test_model_free(&b);
+    plugin_test_model_free(&c);
 }
 
 TM_TEST(test_plugins_textmodels__save_load)
@@ -1150,15 +1049,10 @@ static void check_vectors(int kind)
     tc_data_info data = text_data(NULL, 2);
     const tc_tensor *t;
     model md;
-    FILE *f;
 
-    snprintf(path, sizeof(path), "%s/glove.4d.txt", tmpdir);
-    f = fopen(path, "w");
-    TC_CHECK(f != NULL);
-    if (!f)
+    snprintf(path, sizeof(path), "%s/glove.4d.txt", plugin_test_dir);
+    if (plugin_test_write_file(plugin_test_dir, "glove.4d.txt", glove) < 0)
         return;
-    fputs(glove, f);
-    fclose(f);
     ex[5] = path;
     wtok_opts(kv, 16, ex);
     TC_CHECK_OK(model_make(&md, kind, kv, &data, 17));
@@ -1172,9 +1066,9 @@ static void check_vectors(int kind)
     /* the other rows keep their random start */
     TC_CHECK(!row_is_zero(t, 1) && !row_is_zero(t, 4) && t->data[4 * 4] != 9.0f);
     /* 6 lines, 3 of the 20 words matched (w3, w7, W5 as w5; <pad> is never written) */
-    TC_CHECK_STR_CONTAINS(last_log, "glove.4d.txt (6 lines)");
-    TC_CHECK_STR_CONTAINS(last_log, "3 of 20 vocabulary words");
-    model_free(&md);
+    TC_CHECK_STR_CONTAINS(plugin_test_last_log, "glove.4d.txt (6 lines)");
+    TC_CHECK_STR_CONTAINS(plugin_test_last_log, "3 of 20 vocabulary words");
+    plugin_test_model_free(&md);
     /* a file of another width */
     ex[1] = "5";
     wtok_opts(kv, 16, ex);
@@ -1182,14 +1076,14 @@ static void check_vectors(int kind)
     TC_CHECK_STR_CONTAINS(tc_error_message(), "embed_dim");
     TC_CHECK_STR_CONTAINS(tc_error_message(), "glove.4d.txt");
     TC_CHECK(md.m == NULL);
-    model_free(&md);
+    plugin_test_model_free(&md);
     /* a file that is not there */
     ex[1] = "4";
     ex[5] = "/nonexistent/vectors.txt";
     wtok_opts(kv, 16, ex);
     TC_CHECK(model_make(&md, kind, kv, &data, 17) < 0);
     TC_CHECK(md.m == NULL);
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 TM_TEST(test_plugins_textmodels__vectors)
@@ -1253,7 +1147,7 @@ static void check_learns(int kind)
     TC_CHECK(right == 12);
 out:
     tc_graph_free(g);
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 TM_TEST(test_plugins_textmodels__learns)
@@ -1281,7 +1175,7 @@ TM_TEST(test_plugins_textmodels__large_max_read)
     TC_CHECK_OK(model_make(&md, LS, kv, &data, 1));
     TC_CHECK(cp.reads == 1 && cp.bad_reads == 0);
     TC_CHECK(md.m && emb_table(&md)->shape[0] == 5);
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 /* ---- 8. text pairs ------------------------------------------------------------------------ */
@@ -1326,7 +1220,7 @@ static void check_pairs(int kind)
     /* empty second texts change nothing */
     TC_CHECK_OK(forward(&md, premises, empties, 4, le));
     TC_CHECK(max_abs_diff(le, ls1, 12) <= 1e-6);
-    model_free(&md);
+    plugin_test_model_free(&md);
 }
 
 TM_TEST(test_plugins_textmodels__pairs)
