@@ -28,7 +28,7 @@ _tcctl_plugins() {
 
 _tcctl() {
     local cur prev cmd i
-    local commands="ping train pull push prune jobs status logs cancel wait rm plugins completion help version"
+    local commands="ping train pull push prune jobs status logs cancel wait rm predict plugins completion help version"
     local global="--json -q --quiet --socket --help --version"
     COMPREPLY=()
     cur="${COMP_WORDS[COMP_CWORD]}"
