@@ -152,6 +152,19 @@ int hf_write_config(const char *dir, const cJSON *root)
     return err;
 }
 
+int hf_finish_config(const char *dir, cJSON *root, int ok)
+{
+    int err;
+
+    if (!ok || !root) {
+        cJSON_Delete(root);
+        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
+    }
+    err = hf_write_config(dir, root);
+    cJSON_Delete(root);
+    return err;
+}
+
 int hf_read_json(cJSON **out, const char *dir, const char *name)
 {
     char path[HF_PATH_MAX], *text = NULL;

@@ -20,6 +20,12 @@ int hf_add_arch(cJSON *root, const char *arch, const char *model_type);
 /* Write root as DIR/config.json, atomically. */
 int hf_write_config(const char *dir, const cJSON *root);
 
+/*
+ * Finish a config.json built with `ok = ok && cJSON_Add...` steps: write it
+ * when ok (else TC_ENOMEM) and delete root either way.
+ */
+int hf_finish_config(const char *dir, cJSON *root, int ok);
+
 /* Read DIR/name as JSON (at most 16 MiB) into *out (cJSON_Delete). */
 int hf_read_json(cJSON **out, const char *dir, const char *name);
 

@@ -906,13 +906,7 @@ static int bt_save(void *self, const char *dir)
          cJSON_AddStringToObject(root, "problem_type", "single_label_classification") &&
          cJSON_AddStringToObject(root, "torch_dtype", "float32");
     cJSON_DeleteItemFromObjectCaseSensitive(root, "num_labels"); /* transformers derives it */
-    if (!ok) {
-        cJSON_Delete(root);
-        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
-    }
-    err = hf_write_config(dir, root);
-    cJSON_Delete(root);
-    if (err < 0)
+    if ((err = hf_finish_config(dir, root, ok)) < 0)
         return err;
     /* the tokenizer beside the weights: tokenizer.json, plus the source folder's files */
     snprintf(path, sizeof(path), "%s/tokenizer.json", dir);

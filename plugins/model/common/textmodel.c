@@ -273,13 +273,7 @@ int tm_save(const char *dir, cJSON *root, int ok, char *const *label_names, int3
          hf_add_labels(root, label_names, L) &&
          cJSON_AddStringToObject(root, "torch_dtype", "float32") &&
          cJSON_AddStringToObject(root, "tc_version", tc_version());
-    if (!ok) {
-        cJSON_Delete(root);
-        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
-    }
-    err = hf_write_config(dir, root);
-    cJSON_Delete(root);
-    if (err < 0)
+    if ((err = hf_finish_config(dir, root, ok)) < 0)
         return err;
     return save_tokenizer(dir, tok);
 }

@@ -241,14 +241,10 @@ static int mlp_save(void *self, const char *dir)
 {
     mlp *m = self;
     cJSON *root;
-    int err;
 
     TC_ASSERT_ARG(m && dir);
-    if (!(root = config_json(m)))
-        return tc_error_set(TC_ENOMEM, "out of memory building config.json");
-    err = hf_write_config(dir, root);
-    cJSON_Delete(root);
-    return err;
+    root = config_json(m);
+    return hf_finish_config(dir, root, root != NULL);
 }
 
 static const tc_model_vtable mlp_vtable = {
