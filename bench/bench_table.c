@@ -101,21 +101,8 @@ int main(int argc, char **argv)
         perror(path);
         return 1;
     }
-    size_t cap = 1 << 20, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
+    size_t len = 0;
+    char *buf = bench_read_all(f, &len);
     fclose(f);
     double *secs = calloc((size_t)reps, sizeof *secs);
     if (!buf || !secs) {

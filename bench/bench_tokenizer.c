@@ -98,21 +98,8 @@ static int read_raw(texts *t, const char *path)
         perror(path);
         return -1;
     }
-    size_t cap = 1 << 20, len = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
+    size_t len = 0;
+    char *buf = bench_read_all(f, &len);
     fclose(f);
     int rc = buf ? texts_push(t, buf, len) : -1;
     free(buf);
