@@ -1,6 +1,7 @@
 /*
  * test_graph.c - the graph arena, tensors in it, the tape and tc_backward.
  */
+#include <math.h>
 #include <stdint.h>
 
 #include <tc/error.h>
@@ -148,11 +149,24 @@ static void test_sdk_graph__reset_reuses_memory(void)
         TC_CHECK(tc_graph_arena_used(g) == 0);
     }
     TC_CHECK(used[0] == used[1] && used[1] == used[2]);
-    /* after the first reset the arena is one block that fits the step: identical addresses */
-    TC_CHECK(first[1] == first[2] && first[2] == first[3]);
-    TC_CHECK(last[1] == last[2] && last[2] == last[3]);
-    /* and the step is contiguous in that block */
-    TC_CHECK((char *)last[1] - (char *)first[1] < (ptrdiff_t)used[1]);
+    /* the blocks are kept in order: every step lands on the bytes of the first (no fresh pages) */
+    TC_CHECK(first[0] == first[1] && first[1] == first[2] && first[2] == first[3]);
+    TC_CHECK(last[0] == last[1] && last[1] == last[2] && last[2] == last[3]);
+    /* a larger step grows the arena, and the step after it lands where it did */
+    {
+        float *big[2], *after[2];
+        for (int s = 0; s < 2; s++) {
+            tc_tensor *t;
+            (void)step_allocs(g, &last[0]);
+            t = tc_tensor_new1d(g, 100000);
+            TC_CHECK(t != NULL);
+            big[s] = t ? t->data : NULL;
+            t = tc_tensor_new1d(g, 10);
+            after[s] = t ? t->data : NULL;
+            tc_graph_reset(g);
+        }
+        TC_CHECK(big[0] != NULL && big[0] == big[1] && after[0] == after[1]);
+    }
     tc_graph_free(g);
 }
 
@@ -219,12 +233,52 @@ static void test_sdk_graph__leaf_grad_lazy_and_accumulates(void)
     TC_CHECK(x->grad != NULL);
     for (int i = 0; i < 3; i++)
         TC_CHECK_NEAR(x->grad[i], 2 * data[i] + 3, 1e-6);
-    TC_CHECK(z->grad != NULL && z->grad[0] == 1.0f);
+    /* activation gradients are released once consumed; the loss keeps its seed */
+    TC_CHECK(z->grad == NULL && y->grad == NULL);
+    TC_CHECK(loss->grad != NULL && loss->grad[0] == 1.0f);
     /* a second backward over the same tape adds into the leaf, not into activations */
     TC_CHECK_OK(tc_backward(g, loss));
     for (int i = 0; i < 3; i++)
         TC_CHECK_NEAR(x->grad[i], 2 * (2 * data[i] + 3), 1e-6);
-    TC_CHECK(z->grad[0] == 1.0f && y->grad[1] == 1.0f);
+    TC_CHECK(z->grad == NULL && y->grad == NULL);
+    tc_graph_free(g);
+}
+
+/* A chain of same-shaped ops: backward recycles the gradient buffers, so it takes the arena
+ * memory of about two gradients, not one per op, and the gradient is unchanged. */
+static void test_sdk_graph__backward_recycles_gradients(void)
+{
+    enum { N = 4096, DEPTH = 50 };
+    tc_graph *g = NULL;
+    tc_tensor *x, *h, *loss;
+    static float data[N];
+    int64_t n = N;
+    size_t before, after;
+
+    for (int i = 0; i < N; i++)
+        data[i] = 0.001f * (float)(i % 97) - 0.05f;
+    TC_CHECK_OK(tc_graph_new(&g, 0));
+    x = tc_tensor_from(g, 1, &n, data);
+    x->flags |= TC_TENSOR_REQUIRES_GRAD;
+    h = x;
+    for (int d = 0; d < DEPTH; d++)
+        h = tc_tanh(g, tc_scale(g, h, 1.01f));
+    loss = tc_sum(g, h);
+    TC_CHECK(loss != NULL);
+    before = tc_graph_arena_used(g);
+    TC_CHECK_OK(tc_backward(g, loss));
+    after = tc_graph_arena_used(g);
+    /* one gradient for x, one or two in flight, the loss's seed */
+    TC_CHECK(after - before <= 4 * (size_t)N * sizeof(float));
+    /* d/dx of sum(tanh(1.01 tanh(...))) by the chain rule, against the recycled buffers */
+    for (int i = 0; i < N; i += 511) {
+        double v = data[i], d = 1.0;
+        for (int k = 0; k < DEPTH; k++) {
+            v = tanh(1.01 * v);
+            d *= 1.01 * (1.0 - v * v);
+        }
+        TC_CHECK_NEAR(x->grad[i], d, 1e-4);
+    }
     tc_graph_free(g);
 }
 
@@ -351,6 +405,7 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_graph__reset_reuses_memory),
     TC_TEST(test_sdk_graph__backward_errors),
     TC_TEST(test_sdk_graph__leaf_grad_lazy_and_accumulates),
+    TC_TEST(test_sdk_graph__backward_recycles_gradients),
     TC_TEST(test_sdk_graph__off_path_nodes_skipped),
     TC_TEST(test_sdk_graph__params_grads_accumulate),
     TC_TEST(test_sdk_graph__eval_records_no_tape),

@@ -20,7 +20,7 @@
  *
  * Gradients accumulate (+=). Parameter gradients are zeroed by
  * tc_params_zero_grad(); activation gradients are allocated zeroed on demand
- * during tc_backward().
+ * during tc_backward() and recycled within it (see tc_backward).
  */
 #ifndef TC_TENSOR_H
 #define TC_TENSOR_H
@@ -118,7 +118,11 @@ TC_API void *tc_graph_alloc(tc_graph *g, size_t nbytes);
 /**
  * Back-propagate from a scalar loss: sets d(loss)/d(loss) = 1 and walks the
  * tape in reverse, accumulating into .grad of every tensor that requires a
- * gradient (parameters included).
+ * gradient (parameters included). Leaves keep their gradient: parameters, and
+ * tensors you made and flagged TC_TENSOR_REQUIRES_GRAD. The gradient of an
+ * op's output is released for reuse once that op's backward has consumed it,
+ * and its .grad is NULL afterwards (as PyTorch keeps no gradient for
+ * non-leaf tensors), except the loss's.
  * @return TC_OK, TC_EINVAL if loss is not a one-element tensor of this graph's
  *         tape, or the graph's first op error
  */
