@@ -17,6 +17,14 @@
 #define TC_INTERNAL
 #endif
 
+struct tc_rng;
+
+/*
+ * mask[i] = tc_rng_uniform(r) >= p for i in [0, n), in one vectorized pass: the same bytes
+ * and the same generator state afterwards as that loop (a dropout keep mask).
+ */
+TC_INTERNAL void tc__rng_keep_mask(struct tc_rng *r, uint8_t *mask, int64_t n, float p);
+
 /*
  * Write len bytes to path atomically: path.tmp.<pid>, fsync, rename, fsync of
  * the directory. On failure the old file (if any) is untouched.

@@ -35,6 +35,7 @@
 
 #include "blas.h"
 #include "kernels.h"
+#include "vmath.h"
 
 /* Multiply-adds at or above which the fast kernels split the pairs over threads. */
 #define ATTN_PAR_MIN_WORK ((int64_t)1 << 18)
@@ -57,11 +58,8 @@ static float keep(const uint8_t *drop, int64_t i, float drop_scale)
     return !drop ? 1.0f : drop[i] ? drop_scale : 0.0f;
 }
 
-/*
- * row (T) = softmax of row over the keys with km[j] != 0 (all when km is
- * NULL), 0 at the others whatever they held; all 0 when no key is valid.
- */
-static void masked_softmax(float *row, const int32_t *km, int64_t T)
+/* The reference's softmax: masked_softmax with libm's expf, plain loops. */
+static void masked_softmax_ref(float *row, const int32_t *km, int64_t T)
 {
     float max = -INFINITY, sum = 0.0f, inv;
 
@@ -79,6 +77,76 @@ static void masked_softmax(float *row, const int32_t *km, int64_t T)
     inv = 1.0f / sum;
     for (int64_t j = 0; j < T; j++)
         row[j] *= inv;
+}
+
+/*
+ * row (T) = softmax of row over the keys with km[j] != 0 (all when km is
+ * NULL), 0 at the others whatever they held; all 0 when no key is valid.
+ * Vectorized, exp from vmath.h.
+ */
+TC_VEC_CLONES static void masked_softmax(float *row, const int32_t *km, int64_t T)
+{
+    float max = -INFINITY, sum = 0.0f, inv;
+
+    if (km) {
+#pragma omp simd reduction(max : max)
+        for (int64_t j = 0; j < T; j++) {
+            float v = km[j] ? row[j] : -INFINITY;
+            max = v > max ? v : max;
+        }
+    } else {
+#pragma omp simd reduction(max : max)
+        for (int64_t j = 0; j < T; j++)
+            max = row[j] > max ? row[j] : max;
+    }
+    if (max == -INFINITY) {
+        memset(row, 0, (size_t)T * sizeof(float));
+        return;
+    }
+    if (km) {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < T; j++) {
+            float e = km[j] ? tc__vexpf(row[j] - max) : 0.0f;
+            row[j] = e;
+            sum += e;
+        }
+    } else {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < T; j++) {
+            float e = tc__vexpf(row[j] - max);
+            row[j] = e;
+            sum += e;
+        }
+    }
+    inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t j = 0; j < T; j++)
+        row[j] *= inv;
+}
+
+/*
+ * d (T), one row of dP, becomes that row of dS = P * (dP' - rowsum(dP' * P)) * scale, with
+ * dP' = dP * the row's dropout keep (drop_scale or 0; dP' = dP without dropout).
+ */
+TC_VEC_CLONES static void softmax_grad_row(float *d, const float *row, const uint8_t *drop,
+                                           float drop_scale, float scale, int64_t T)
+{
+    float r = 0.0f;
+
+    if (drop) {
+#pragma omp simd reduction(+ : r)
+        for (int64_t j = 0; j < T; j++) {
+            d[j] = drop[j] ? d[j] * drop_scale : 0.0f;
+            r += d[j] * row[j];
+        }
+    } else {
+#pragma omp simd reduction(+ : r)
+        for (int64_t j = 0; j < T; j++)
+            r += d[j] * row[j];
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < T; j++)
+        d[j] = row[j] * (d[j] - r) * scale;
 }
 
 /* ---- reference: plain loops ---- */
@@ -99,7 +167,7 @@ static void pair_forward_ref(const tc__attn_args *a, int64_t b, int64_t h, float
                 acc += q[i * ld + c] * k[j * ld + c];
             row[j] = acc * scale;
         }
-        masked_softmax(row, km, T);
+        masked_softmax_ref(row, km, T);
         for (int64_t c = 0; c < hd; c++)
             o[c] = 0.0f;
         for (int64_t j = 0; j < T; j++) {
@@ -165,6 +233,14 @@ void tc__attention_backward_ref(const tc__attn_args *a, float *dqkv, const float
 
 /* ---- fast: sgemm on strided views, pairs on threads ---- */
 
+TC_VEC_CLONES static void apply_drop(float *pd, const float *p, const uint8_t *drop, float s,
+                                     int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        pd[i] = drop[i] ? p[i] * s : 0.0f;
+}
+
 /* pd (T, T) = p * drop * drop_scale; returns p itself without dropout. */
 static const float *dropped(const tc__attn_args *a, const uint8_t *drop, const float *p, float *pd)
 {
@@ -172,8 +248,7 @@ static const float *dropped(const tc__attn_args *a, const uint8_t *drop, const f
 
     if (!drop)
         return p;
-    for (int64_t n = 0; n < TT; n++)
-        pd[n] = drop[n] ? p[n] * a->drop_scale : 0.0f;
+    apply_drop(pd, p, drop, a->drop_scale, TT);
     return pd;
 }
 
@@ -210,16 +285,9 @@ static void pair_backward_fast(const tc__attn_args *a, int64_t b, int64_t h, flo
               1.0f, dv, ld);
     tc__sgemm(TC__BLAS_NO_TRANS, TC__BLAS_TRANS, T, T, hd, 1.0f, g, D, v, ld, 0.0f, ds, T);
     /* dS = P * (dP - rowsum(dP * P)) * scale, in place */
-    for (int64_t i = 0; i < T; i++) {
-        const float *row = p + i * T;
-        float *d = ds + i * T, r = 0.0f;
-        for (int64_t j = 0; j < T; j++) {
-            d[j] *= keep(drop, i * T + j, a->drop_scale);
-            r += d[j] * row[j];
-        }
-        for (int64_t j = 0; j < T; j++)
-            d[j] = row[j] * (d[j] - r) * scale;
-    }
+    for (int64_t i = 0; i < T; i++)
+        softmax_grad_row(ds + i * T, p + i * T, drop ? drop + i * T : NULL, a->drop_scale, scale,
+                         T);
     /* dQ_h += dS K_h; dK_h += dS^T Q_h */
     tc__sgemm(TC__BLAS_NO_TRANS, TC__BLAS_NO_TRANS, T, hd, T, 1.0f, ds, T, k, ld, 1.0f, dq, ld);
     tc__sgemm(TC__BLAS_TRANS, TC__BLAS_NO_TRANS, T, hd, T, 1.0f, ds, T, q, ld, 1.0f, dk, ld);

@@ -19,6 +19,7 @@
 
 #include "blas.h"
 #include "kernels.h"
+#include "vmath.h"
 
 /*
  * OpenMP pragmas appear as they are. PAR_IF(work) is the `if` clause of every
@@ -271,13 +272,35 @@ static int64_t chunk_len(int64_t n, int64_t c)
     return n - c * CHUNK < CHUNK ? n - c * CHUNK : CHUNK;
 }
 
+#define GELU_INV_SQRT2 0.70710678118654752440f
+#define GELU_INV_SQRT_2PI 0.39894228040143267794f
+
+/* The exact-erf GELU with vmath.h's erf and exp: vectorized, within 2e-6 of the reference. */
+TC_VEC_CLONES static void gelu_forward_chunk(float *out, const float *x, int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        out[i] = 0.5f * x[i] * (1.0f + tc__verff(x[i] * GELU_INV_SQRT2));
+}
+
+TC_VEC_CLONES static void gelu_backward_chunk(float *dx, const float *dout, const float *x,
+                                              int64_t n)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        float cdf = 0.5f * (1.0f + tc__verff(x[i] * GELU_INV_SQRT2));
+        float pdf = GELU_INV_SQRT_2PI * tc__vexpf(-0.5f * x[i] * x[i]);
+        dx[i] += dout[i] * (cdf + x[i] * pdf);
+    }
+}
+
 void tc__gelu_forward_fast(float *out, const float *x, int64_t n)
 {
     int64_t nchunks = (n + CHUNK - 1) / CHUNK;
 
 #pragma omp parallel for schedule(static) if (PAR_IF(n))
     for (int64_t c = 0; c < nchunks; c++)
-        tc__gelu_forward_ref(out + c * CHUNK, x + c * CHUNK, chunk_len(n, c));
+        gelu_forward_chunk(out + c * CHUNK, x + c * CHUNK, chunk_len(n, c));
 }
 
 void tc__gelu_backward_fast(float *dx, const float *dout, const float *x, int64_t n)
@@ -286,7 +309,7 @@ void tc__gelu_backward_fast(float *dx, const float *dout, const float *x, int64_
 
 #pragma omp parallel for schedule(static) if (PAR_IF(n))
     for (int64_t c = 0; c < nchunks; c++)
-        tc__gelu_backward_ref(dx + c * CHUNK, dout + c * CHUNK, x + c * CHUNK, chunk_len(n, c));
+        gelu_backward_chunk(dx + c * CHUNK, dout + c * CHUNK, x + c * CHUNK, chunk_len(n, c));
 }
 
 void tc__tanh_forward_fast(float *out, const float *x, int64_t n)

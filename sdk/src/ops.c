@@ -574,9 +574,8 @@ tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p)
     mask = tc__graph_alloc(g, (size_t)x->numel, op);
     if (!out || !mask)
         return NULL;
-    /* in element order on this thread, so the mask depends only on the RNG state */
-    for (int64_t i = 0; i < x->numel; i++)
-        mask[i] = tc_rng_uniform(rng) >= p;
+    /* in element order, so the mask depends only on the RNG state */
+    tc__rng_keep_mask(rng, mask, x->numel, p);
     scale = 1.0f / (1.0f - p);
     KERN()->dropout_forward(out->data, x->data, mask, scale, x->numel);
     if (!finish(g, out, dropout_backward, x, NULL, NULL, &n))
@@ -1110,8 +1109,8 @@ static uint8_t *attention_drop_mask(tc_graph *g, tc_rng *rng, int64_t n, float p
 {
     uint8_t *mask = tc__graph_alloc(g, (size_t)n + 1, "tc_attention");
 
-    for (int64_t i = 0; mask && i < n; i++)
-        mask[i] = tc_rng_uniform(rng) >= p;
+    if (mask)
+        tc__rng_keep_mask(rng, mask, n, p);
     return mask;
 }
 

@@ -19,6 +19,7 @@
 #include <tc/safetensors.h>
 
 #include "internal.h"
+#include "vmath.h"
 
 #define PARAMS_MIN_CAP 1024 /* floats */
 
@@ -277,24 +278,36 @@ void tc_params_zero_grad(tc_params *p)
         memset(p->grad, 0, (size_t)p->numel * sizeof(float));
 }
 
+/* The sum of squares of g (n) in double, vectorized (partial sums in fixed lanes). */
+TC_VEC_CLONES static double sum_squares(const float *g, int64_t n)
+{
+    double sum = 0.0;
+
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)g[i] * (double)g[i];
+    return sum;
+}
+
+TC_VEC_CLONES static void scale_floats(float *g, int64_t n, float c)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        g[i] *= c;
+}
+
 double tc_params_clip_grad_norm(tc_params *p, double max_norm)
 {
-    double sum = 0.0, norm, coef;
-    int64_t i;
+    double norm, coef;
 
     if (!p || !p->grad)
         return 0.0;
-    for (i = 0; i < p->numel; i++)
-        sum += (double)p->grad[i] * (double)p->grad[i];
-    norm = sqrt(sum);
+    norm = sqrt(sum_squares(p->grad, p->numel));
     if (max_norm > 0) {
         /* torch: clip_coef = max_norm / (norm + 1e-6), applied when below 1 */
         coef = max_norm / (norm + 1e-6);
-        if (coef < 1.0) {
-            float c = (float)coef;
-            for (i = 0; i < p->numel; i++)
-                p->grad[i] *= c;
-        }
+        if (coef < 1.0)
+            scale_floats(p->grad, p->numel, (float)coef);
     }
     return norm;
 }

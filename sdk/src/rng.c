@@ -21,6 +21,9 @@
 
 #include <tc/rng.h>
 
+#include "internal.h"
+#include "vmath.h"
+
 #define RNG_GOLDEN 0x9E3779B97F4A7C15ull /* 2^64 / phi, odd */
 #define RNG_K0 0x6A09E667F3BCC909ull     /* sqrt(2) fraction, as in SHA-512 */
 #define RNG_K1 0xBB67AE8584CAA73Bull     /* sqrt(3) fraction */
@@ -58,6 +61,23 @@ float tc_rng_uniform(tc_rng *r)
 {
     /* the top 24 bits, scaled by 2^-24: exactly representable, at most 1 - 2^-24 */
     return (float)(tc_rng_u64(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+TC_VEC_CLONES static void keep_mask(uint8_t *mask, uint64_t key, uint64_t first, int64_t n, float p)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t w = mix_b(mix_a(key ^ ((first + (uint64_t)i) * RNG_GOLDEN)) + key);
+        mask[i] = (float)(int32_t)(w >> 40) * (1.0f / 16777216.0f) >= p;
+    }
+}
+
+void tc__rng_keep_mask(tc_rng *r, uint8_t *mask, int64_t n, float p)
+{
+    if (n <= 0)
+        return;
+    keep_mask(mask, r->key, r->counter, n, p);
+    r->counter += (uint64_t)n;
 }
 
 float tc_rng_normal(tc_rng *r)

@@ -3,6 +3,7 @@
  * kernels, backward passes against central finite differences (through the
  * public op and tc_backward, with both kernel tables), and error cases.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,10 @@
 #include <tc/rng.h>
 #include <tc/tensor.h>
 
+#include "internal.h"
 #include "kernels.h"
 #include "tc_test.h"
+#include "vmath.h"
 
 /* ---- test data: a private xorshift so inputs do not depend on tc_rng ---- */
 
@@ -202,6 +205,54 @@ static void compare_unary(const char *name, unary_fn ref, unary_fn fast, unary_b
         CHECK_CLOSE(what, dx2, dx1, n, ELEM_RTOL, ELEM_ATOL);
         free(x), free(dout), free(o1), free(o2), free(dx1), free(dx2);
     }
+}
+
+/* vmath.h's exp and erf against double precision, over their whole ranges. */
+static void test_sdk_ops__vmath_accuracy(void)
+{
+    double worst_exp = 0.0, worst_erf = 0.0;
+    float at_exp = 0.0f, at_erf = 0.0f;
+
+    for (float x = -87.0f; x <= 88.0f; x += 0.000731f) {
+        double ref = exp((double)x), rel = fabs((double)tc__vexpf(x) - ref) / ref;
+        if (rel > worst_exp)
+            worst_exp = rel, at_exp = x;
+    }
+    for (float x = -9.0f; x <= 9.0f; x += 0.0000371f) {
+        double err = fabs((double)tc__verff(x) - erf((double)x));
+        if (err > worst_erf)
+            worst_erf = err, at_erf = x;
+    }
+    printf("     vexpf max relative error %.3g at %g; verff max absolute error %.3g at %g\n",
+           worst_exp, (double)at_exp, worst_erf, (double)at_erf);
+    TC_CHECK(worst_exp < 1e-7);
+    TC_CHECK(worst_erf < 5e-7);
+    /* clamped ends: no infinity, no denormal, no NaN */
+    TC_CHECK(tc__vexpf(-1000.0f) > 0.0f && tc__vexpf(-1000.0f) < 2e-38f);
+    TC_CHECK(isfinite(tc__vexpf(1000.0f)));
+    TC_CHECK(tc__verff(100.0f) == 1.0f && tc__verff(-100.0f) == -1.0f);
+}
+
+/* The vectorized dropout mask draws what the tc_rng_uniform loop draws, and leaves the
+ * generator where the loop does. */
+static void test_sdk_ops__keep_mask_matches_uniform_loop(void)
+{
+    enum { N = 10007 };
+    static uint8_t fast[N], slow[N];
+    tc_rng a, b;
+    int differ = 0, kept = 0;
+
+    tc_rng_init(&a, 1234, 7);
+    tc_rng_init(&b, 1234, 7);
+    (void)tc_rng_u64(&a), (void)tc_rng_u64(&b); /* not from counter 0 */
+    tc__rng_keep_mask(&a, fast, N, 0.1f);
+    for (int i = 0; i < N; i++)
+        slow[i] = tc_rng_uniform(&b) >= 0.1f;
+    for (int i = 0; i < N; i++)
+        differ += fast[i] != slow[i], kept += fast[i];
+    TC_CHECK(differ == 0);
+    TC_CHECK(kept > N * 85 / 100 && kept < N * 95 / 100);
+    TC_CHECK(tc_rng_u64(&a) == tc_rng_u64(&b));
 }
 
 static void test_sdk_ops__fast_activations(void)
@@ -1484,6 +1535,8 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_ops__fast_matmul),
     TC_TEST(test_sdk_ops__fast_linear),
     TC_TEST(test_sdk_ops__fast_bias_add),
+    TC_TEST(test_sdk_ops__vmath_accuracy),
+    TC_TEST(test_sdk_ops__keep_mask_matches_uniform_loop),
     TC_TEST(test_sdk_ops__fast_activations),
     TC_TEST(test_sdk_ops__fast_elementwise),
     TC_TEST(test_sdk_ops__fast_softmax),
