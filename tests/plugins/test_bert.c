@@ -714,6 +714,44 @@ BERT_TEST(test_plugins_bert__noprefix)
     plugin_test_model_free(&again);
 }
 
+/* A checkpoint with 3 labels loaded for 2: only the classifier is new; pre_classifier and
+ * everything else come from the checkpoint (transformers' ignore_mismatched_sizes). */
+BERT_TEST(test_plugins_bert__mismatched_head)
+{
+    static const char *const two[2] = {"no", "yes"};
+    const char *kv[] = {"from", fx[DB].dir, "max_length", "24", NULL};
+    tc_data_info data = text_data();
+    model ref, md;
+    size_t i;
+    int fresh = 0;
+
+    data.num_labels = 2;
+    data.label_names = two;
+    TC_CHECK_OK(model_from(&ref, DB, fx[DB].dir, fx[DB].dir));
+    TC_CHECK_OK(plugin_test_model_make(&md, DB, descs[DB], kv, &data, 1));
+    if (md.m)
+        TC_CHECK_OK(md.vt->load_pretrained(md.m, fx[DB].dir));
+    TC_CHECK_STR_CONTAINS(plugin_test_last_log,
+                          "newly initialized: classifier.weight, classifier.bias");
+    if (ref.m && md.m) {
+        for (i = 0; i < tc_params_count(md.p); i++) {
+            const tc_tensor *p = tc_params_at(md.p, i);
+            const tc_tensor *r = tc_params_find(ref.p, p->name);
+            if (!strncmp(p->name, "classifier.", 11)) {
+                TC_CHECK(p->shape[0] == 2);
+                fresh++;
+                continue;
+            }
+            TC_CHECK(r && r->numel == p->numel &&
+                     !memcmp(p->data, r->data, (size_t)p->numel * sizeof(float)));
+        }
+        TC_CHECK(fresh == 2);
+        TC_CHECK(tc_params_find(md.p, "pre_classifier.weight") != NULL);
+    }
+    plugin_test_model_free(&ref);
+    plugin_test_model_free(&md);
+}
+
 BERT_TEST(test_plugins_bert__half_precision)
 {
     static const char *const variants[2] = {"distilbert-f16", "distilbert-bf16"};
@@ -1206,7 +1244,7 @@ static const tc_test_case tests[] = {
     TC_TEST(test_plugins_bert__adamw),     TC_TEST(test_plugins_bert__gamma_beta),
     TC_TEST(test_plugins_bert__noprefix),  TC_TEST(test_plugins_bert__half_precision),
     TC_TEST(test_plugins_bert__errors),    TC_TEST(test_plugins_bert__save),
-    TC_TEST(test_plugins_bert__fresh),
+    TC_TEST(test_plugins_bert__fresh),     TC_TEST(test_plugins_bert__mismatched_head),
 };
 
 TC_TEST_MAIN(tests)

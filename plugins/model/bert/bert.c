@@ -763,7 +763,7 @@ static void shape_str(char *out, size_t cap, int32_t ndim, const int64_t *shape)
 static int bt_load_pretrained(void *self, const char *dir)
 {
     bert *m = self;
-    char path[BT_PATH_MAX], a[64], b[64], msg[512];
+    char path[BT_PATH_MAX], a[64], b[64], msg[1024], fresh[256];
     tc_safetensors *st = NULL;
     size_t i, n, used = 0;
     int prefixed = 0, head_fresh = 0, err = TC_OK;
@@ -801,24 +801,31 @@ static int bt_load_pretrained(void *self, const char *dir)
             goto out;
         }
     }
+    if (head_fresh) {
+        /* the whole head afresh, then the head tensors the checkpoint has with the right shape
+         * over it: transformers keeps those too (a 3-label checkpoint loaded for 2 labels keeps
+         * its pre_classifier) */
+        tc_rng rng = m->init_rng;
+        init_head(m, &rng);
+    }
+    fresh[0] = '\0';
     for (i = 0; i < n; i++) {
         tc_tensor *p = tc_params_at(m->params, i);
         const tc_st_tensor *t = find_tensor(st, p->name, prefixed);
-        if (!t || !same_shape(t, p))
-            continue; /* the head, initialised afresh below */
+        if (!t || !same_shape(t, p)) { /* a head tensor, initialised afresh above */
+            size_t len = strlen(fresh);
+            snprintf(fresh + len, sizeof(fresh) - len, "%s%s", len ? ", " : "", p->name);
+            continue;
+        }
         if ((err = tc_safetensors_read_f32(st, t->name, p->data, p->numel)) < 0)
             goto out;
         used++;
     }
-    if (head_fresh) {
-        tc_rng rng = m->init_rng;
-        init_head(m, &rng);
-    }
     if (m->host && m->host->log) {
         snprintf(msg, sizeof(msg),
-                 "%s: loaded %zu tensors%s; %zu tensors of the checkpoint were not used "
+                 "%s: loaded %zu tensors%s%s; %zu tensors of the checkpoint were not used "
                  "(pre-training heads)",
-                 dir, used, head_fresh ? ", the classification head is newly initialized" : "",
+                 dir, used, head_fresh ? ", newly initialized: " : "", fresh,
                  tc_safetensors_count(st) - used);
         m->host->log(m->host->ctx, TC_LOG_INFO, msg);
     }
