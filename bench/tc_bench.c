@@ -478,10 +478,10 @@ static int train_step(bench_run *r, double *loss)
         return err;
     if (!isfinite(l->data[0]))
         return tc_error_set(TC_ERANGE, "loss became %g", (double)l->data[0]);
-    tc_params_clip_grad_norm(params, BENCH_MAX_NORM);
-    if ((err = tc_optim_step(r->optim, BENCH_LR, -1.0f)) < 0)
+    /* as tc_train: clip, AdamW and zeroing the gradients in one pass */
+    if ((err = tc_optim_step_fused(r->optim, BENCH_LR, -1.0f,
+                                   tc_params_clip_scale(params, BENCH_MAX_NORM, NULL))) < 0)
         return err;
-    tc_params_zero_grad(params);
     *loss = (double)l->data[0];
     return TC_OK;
 }

@@ -193,9 +193,13 @@ int64_t tc_optim_steps(const tc_optim *o)
     return o ? o->steps : 0;
 }
 
-/* p, g, m, v: (n). One torch AdamW update of a tensor. */
-KERNEL_CLONES static void adamw_update(float *p, const float *g, float *m, float *v, int64_t n,
-                                       const adamw_consts *k)
+/*
+ * p, g, m, v: (n). One torch AdamW update of a tensor. fused: the gradient is first multiplied
+ * by gscale (unless gscale is 1; a clip coefficient) and set to 0 after use, which gives the
+ * same bits as scaling g, updating and zeroing in three passes.
+ */
+KERNEL_CLONES static void adamw_update(float *p, float *g, float *m, float *v, int64_t n,
+                                       const adamw_consts *k, int fused, float gscale)
 {
     int64_t i;
 
@@ -204,6 +208,12 @@ KERNEL_CLONES static void adamw_update(float *p, const float *g, float *m, float
 #endif
     for (i = 0; i < n; i++) {
         float gi = g[i], mi, vi, denom;
+
+        if (fused) {
+            if (gscale != 1.0f)
+                gi *= gscale;
+            g[i] = 0.0f;
+        }
 
         p[i] = p[i] * k->decay;                   /* param.mul_(1 - lr*wd) */
         mi = m[i] * k->beta1;                     /* exp_avg.mul_(beta1) */
@@ -217,9 +227,9 @@ KERNEL_CLONES static void adamw_update(float *p, const float *g, float *m, float
     }
 }
 
-/* p, g, buf: (n). One torch SGD update of a tensor. */
-KERNEL_CLONES static void sgd_update(float *p, const float *g, float *buf, int64_t n,
-                                     const sgd_consts *k)
+/* p, g, buf: (n). One torch SGD update of a tensor; fused and gscale as adamw_update. */
+KERNEL_CLONES static void sgd_update(float *p, float *g, float *buf, int64_t n, const sgd_consts *k,
+                                     int fused, float gscale)
 {
     int64_t i;
 
@@ -228,6 +238,12 @@ KERNEL_CLONES static void sgd_update(float *p, const float *g, float *buf, int64
 #endif
     for (i = 0; i < n; i++) {
         float d = g[i], b;
+
+        if (fused) {
+            if (gscale != 1.0f)
+                d *= gscale;
+            g[i] = 0.0f;
+        }
 
         if (k->wd != 0.0f)
             d = fmaf(k->wd, p[i], d); /* d_p = d_p.add(param, alpha=wd) */
@@ -280,7 +296,7 @@ static void adamw_consts_for(const tc_optim *o, double lr, double beta1, int64_t
     k->neg_step = (float)-(lr / bc1);
 }
 
-int tc_optim_step(tc_optim *o, float lr, float beta1)
+static int optim_step(tc_optim *o, float lr, float beta1, int fused, float gscale)
 {
     float *data, *grad;
     double lr_d, b1;
@@ -314,18 +330,32 @@ int tc_optim_step(tc_optim *o, float lr, float beta1)
         if (o->opts.kind == TC_OPTIM_ADAMW) {
             adamw_consts k;
             adamw_consts_for(o, lr_d, b1, o->steps + 1, decay ? o->weight_decay : 0.0, &k);
-            adamw_update(data + off, grad + off, o->m + off, o->v + off, t->numel, &k);
+            adamw_update(data + off, grad + off, o->m + off, o->v + off, t->numel, &k, fused,
+                         gscale);
         } else {
             sgd_consts k;
             k.wd = decay ? (float)o->weight_decay : 0.0f;
             k.momentum = (float)b1;
             k.neg_lr = (float)-lr_d;
             k.nesterov = o->opts.nesterov;
-            sgd_update(data + off, grad + off, o->m + off, t->numel, &k);
+            sgd_update(data + off, grad + off, o->m + off, t->numel, &k, fused, gscale);
         }
     }
     o->steps++;
     return TC_OK;
+}
+
+int tc_optim_step(tc_optim *o, float lr, float beta1)
+{
+    return optim_step(o, lr, beta1, 0, 1.0f);
+}
+
+int tc_optim_step_fused(tc_optim *o, float lr, float beta1, float grad_scale)
+{
+    TC_ASSERT_ARG(o);
+    if (!(grad_scale > 0.0f) || !isfinite(grad_scale))
+        return tc_error_set(TC_EINVAL, "invalid gradient scale %g", (double)grad_scale);
+    return optim_step(o, lr, beta1, 1, grad_scale);
 }
 
 /* "<param>.<suffix>" into buf; the names of the state tensors, as torch's state_dict keys. */

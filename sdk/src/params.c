@@ -296,6 +296,18 @@ TC_VEC_CLONES static void scale_floats(float *g, int64_t n, float c)
         g[i] *= c;
 }
 
+float tc_params_clip_scale(const tc_params *p, double max_norm, double *norm)
+{
+    double n = p && p->grad ? sqrt(sum_squares(p->grad, p->numel)) : 0.0, coef;
+
+    if (norm)
+        *norm = n;
+    if (!(max_norm > 0))
+        return 1.0f;
+    coef = max_norm / (n + 1e-6);
+    return coef < 1.0 ? (float)coef : 1.0f;
+}
+
 double tc_params_clip_grad_norm(tc_params *p, double max_norm)
 {
     double norm, coef;

@@ -423,7 +423,7 @@ static int train_epoch(tc__run *r, int32_t epoch)
         int64_t start = b * bs, m = n - start < bs ? n - start : bs, k, valid = 0;
         tc_tensor *logits = NULL, *loss;
         tc_batch batch;
-        float lr, beta1;
+        float lr, beta1, gscale;
 
         if (r->cb && r->cb->is_cancelled && r->cb->is_cancelled(r->cb->ctx))
             return tc_error_set(TC_ECANCELLED, "training was cancelled");
@@ -443,13 +443,14 @@ static int train_epoch(tc__run *r, int32_t epoch)
                                 "loss became %g at epoch %d, step %lld; lower train.lr or set "
                                 "train.max_grad_norm",
                                 (double)loss->data[0], epoch, (long long)tc_optim_steps(r->optim));
-        if (c->max_grad_norm > 0.0f)
-            tc_params_clip_grad_norm(params, (double)c->max_grad_norm);
+        /* clip, step and zero the gradients in one pass */
+        gscale = c->max_grad_norm > 0.0f
+                     ? tc_params_clip_scale(params, (double)c->max_grad_norm, NULL)
+                     : 1.0f;
         lr = tc_schedule_lr(&r->sched, tc_optim_steps(r->optim));
         beta1 = tc_schedule_beta1(&r->sched, tc_optim_steps(r->optim));
-        if ((err = tc_optim_step(r->optim, lr, beta1)) < 0)
+        if ((err = tc_optim_step_fused(r->optim, lr, beta1, gscale)) < 0)
             return err;
-        tc_params_zero_grad(params);
         for (k = 0; k < m; k++)
             valid += r->labels[k] != TC_IGNORE_INDEX;
         r->cur.lr = lr;

@@ -466,6 +466,94 @@ static void test_sdk_optim__resume_bitwise(void)
     check_resume(TC_OPTIM_SGD);
 }
 
+/* A whole (binary) file into a malloc'd buffer; 0 or -1. */
+static int read_all(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+
+    *out = NULL;
+    if (!f)
+        return -1;
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        !(*out = malloc((size_t)n + 1)) || fread(*out, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return 0;
+}
+
+/* Clip + step + zero in three passes and tc_optim_step_fused in one give the same bits:
+ * parameters, optimizer state (through tc_optim_save) and zeroed gradients, clipped or not. */
+static void check_fused(tc_optim_kind kind)
+{
+    tc_optim_options o = TC_OPTIM_OPTIONS_INIT;
+    tc_params *a = make_params(40000), *b = make_params(40000); /* past the parallel threshold */
+    tc_optim *oa = NULL, *ob = NULL;
+    char pa[512], pb[512];
+    char *fa = NULL, *fb = NULL;
+    size_t la = 0, lb = 0;
+    int clipped = 0;
+
+    TC_CHECK(a && b);
+    if (!a || !b)
+        goto out;
+    o.kind = kind;
+    o.weight_decay = 0.01f;
+    o.momentum = kind == TC_OPTIM_SGD ? 0.9f : o.momentum;
+    TC_CHECK_OK(tc_optim_new(&oa, a, &o));
+    TC_CHECK_OK(tc_optim_new(&ob, b, &o));
+    for (int s = 0; s < 6; s++) {
+        /* max_norm 1 clips these gradients (norm ~ 200); 1e9 does not */
+        double max_norm = s % 2 ? 1.0 : 1e9, na, nb;
+        float scale;
+        set_grads(a, s);
+        set_grads(b, s);
+        na = tc_params_clip_grad_norm(a, max_norm);
+        TC_CHECK_OK(tc_optim_step(oa, 1e-2f, -1.0f));
+        tc_params_zero_grad(a);
+        scale = tc_params_clip_scale(b, max_norm, &nb);
+        TC_CHECK(na == nb);
+        clipped += scale < 1.0f;
+        TC_CHECK_OK(tc_optim_step_fused(ob, 1e-2f, -1.0f, scale));
+    }
+    TC_CHECK(clipped == 3);
+    TC_CHECK(memcmp(tc_params_data(a), tc_params_data(b),
+                    (size_t)tc_params_numel(a) * sizeof(float)) == 0);
+    for (int64_t i = 0; i < tc_params_numel(b); i++)
+        if (tc_params_grad(b)[i] != 0.0f) {
+            TC_CHECK(!"gradient left non-zero");
+            break;
+        }
+    temp_path(pa, sizeof(pa), "fused_a");
+    temp_path(pb, sizeof(pb), "fused_b");
+    TC_CHECK_OK(tc_optim_save(oa, pa));
+    TC_CHECK_OK(tc_optim_save(ob, pb));
+    TC_CHECK(read_all(pa, &fa, &la) == 0 && read_all(pb, &fb, &lb) == 0);
+    TC_CHECK(fa && fb && la == lb && memcmp(fa, fb, la) == 0);
+    TC_CHECK_ERR(tc_optim_step_fused(ob, 1e-2f, -1.0f, 0.0f), TC_EINVAL);
+    TC_CHECK_ERR(tc_optim_step_fused(ob, 1e-2f, -1.0f, NAN), TC_EINVAL);
+    free(fa);
+    free(fb);
+    unlink(pa);
+    unlink(pb);
+out:
+    tc_optim_free(oa);
+    tc_optim_free(ob);
+    tc_params_free(a);
+    tc_params_free(b);
+}
+
+static void test_sdk_optim__fused_step_bitwise(void)
+{
+    check_fused(TC_OPTIM_ADAMW);
+    check_fused(TC_OPTIM_SGD);
+}
+
 static void test_sdk_optim__save_format(void)
 {
     tc_params *p = make_params(3);
@@ -555,7 +643,7 @@ static const tc_test_case tests[] = {
     TC_TEST(test_sdk_optim__torch_fixture),  TC_TEST(test_sdk_optim__options),
     TC_TEST(test_sdk_optim__no_decay),       TC_TEST(test_sdk_optim__params_changed),
     TC_TEST(test_sdk_optim__resume_bitwise), TC_TEST(test_sdk_optim__save_format),
-    TC_TEST(test_sdk_optim__load_errors),
+    TC_TEST(test_sdk_optim__load_errors),    TC_TEST(test_sdk_optim__fused_step_bitwise),
 };
 
 TC_TEST_MAIN(tests)

@@ -58,6 +58,15 @@ TC_API void tc_optim_free(tc_optim *o);
  */
 TC_API int tc_optim_step(tc_optim *o, float lr, float beta1);
 
+/**
+ * tc_optim_step on the gradients multiplied by grad_scale (1: as they are; a clip coefficient
+ * from tc_params_clip_scale), which then sets every gradient to zero: the same parameters,
+ * state and bits as scaling the gradients, tc_optim_step and tc_params_zero_grad, in one pass
+ * over the flat buffers instead of three.
+ * @return TC_OK, TC_EINVAL for a grad_scale that is not a finite number > 0 or an invalid lr
+ */
+TC_API int tc_optim_step_fused(tc_optim *o, float lr, float beta1, float grad_scale);
+
 /** Number of steps taken so far. */
 TC_API int64_t tc_optim_steps(const tc_optim *o);
 

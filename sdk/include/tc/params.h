@@ -67,6 +67,13 @@ TC_API void tc_params_zero_grad(tc_params *p);
  */
 TC_API double tc_params_clip_grad_norm(tc_params *p, double max_norm);
 
+/**
+ * What tc_params_clip_grad_norm would scale the gradients by, without scaling them: 1, or
+ * max_norm / (norm + 1e-6) as a float when that is below 1 (max_norm > 0). For
+ * tc_optim_step_fused. *norm (may be NULL) receives the norm.
+ */
+TC_API float tc_params_clip_scale(const tc_params *p, double max_norm, double *norm);
+
 /** Copy all parameter values from src, which must declare the same names and shapes. */
 TC_API int tc_params_copy(tc_params *dst, const tc_params *src);
 
