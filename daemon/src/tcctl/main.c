@@ -65,6 +65,22 @@ static const command commands[] = {
      "  when the Hub already has the same files (-q: only the URL; --json: the result\n"
      "  event); --detach prints the job id and exits 0. LFS objects the Hub already has are\n"
      "  not uploaded again, so an interrupted push resumes where it stopped.\n"},
+    {"promote", tcctl_cmd_promote, "promote JOB_ID [--force] [--message M] [--detach]",
+     "  Push a candidate by hand: a succeeded train job whose push job (push.when improved)\n"
+     "  kept it back because it did not beat the champion. It goes to the repo and branch of\n"
+     "  that push job with when always, as a new commit on the branch (--force: replace a\n"
+     "  branch that moved on; never implied). The push records the champion it replaces\n"
+     "  (tcd-previous.json) for `tcctl rollback`. tcctl follows the push job as `tcctl push`\n"
+     "  does (-q: only the URL; --json: the result event; --detach: the job id). A job that\n"
+     "  does not exist or is not a candidate is an error naming why (exit 1).\n"},
+    {"rollback", tcctl_cmd_rollback,
+     "rollback ORG/NAME [--branch B] [--force] [--message M] [--detach]",
+     "  Restore the previous champion of a model repo's branch (default main): a push job\n"
+     "  reads tcd-previous.json at the branch head (written by the push that replaced the\n"
+     "  champion), pulls the repo at that commit and makes a new commit whose tree equals it\n"
+     "  (history is never rewritten; rolling back again goes one champion further back).\n"
+     "  Output and exit codes as `tcctl push`; a branch without a recorded previous champion\n"
+     "  fails the job with a message saying so (exit 1).\n"},
     {"prune", tcctl_cmd_prune, "prune --partials [--dry-run]",
      "  Remove partial downloads (blobs/*.incomplete) and unused lock files from the local\n"
      "  Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub); a\n"
