@@ -502,7 +502,7 @@ static void result_take(tcd_job *j, const cJSON *r, const char *key, int types)
         return;
     if (!j->result && !(j->result = cJSON_CreateObject()))
         return;
-    if (!(c = cJSON_Duplicate(v, 0)))
+    if (!(c = cJSON_Duplicate(v, 1)))
         return;
     cJSON_DeleteItemFromObjectCaseSensitive(j->result, key);
     cJSON_AddItemToObject(j->result, key, c);

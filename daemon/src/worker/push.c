@@ -491,6 +491,47 @@ static int branch_head(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a
     return TC_OK;
 }
 
+/* The text of file path of the repo at commit head; NULL when it has none (or on errors). */
+static char *remote_text(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a,
+                         const char *head, const char *path)
+{
+    char *local = NULL, *text;
+
+    if (tc_hub_file_download(&local, c, rt, a->repo, head, path, NULL) < 0)
+        return NULL;
+    text = read_text(local, PUSH_MAX_METRICS_BYTES);
+    tc_free(local);
+    return text;
+}
+
+/*
+ * The champion this push replaces, into previous: the head, unless the head
+ * is this very output pushed before (the same metrics.json), whose own record
+ * then stays as it is (so pushing an output again changes nothing).
+ */
+static void replaced_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a,
+                              const char *head, char previous[41])
+{
+    char path[4096], *mine, *theirs;
+    cJSON *j;
+    const char *v;
+
+    snprintf(previous, 41, "%s", head);
+    snprintf(path, sizeof(path), "%s/metrics.json", a->dir);
+    mine = read_text(path, PUSH_MAX_METRICS_BYTES);
+    theirs = mine ? remote_text(c, rt, a, head, "metrics.json") : NULL;
+    if (mine && theirs && !strcmp(mine, theirs)) {
+        free(theirs);
+        theirs = remote_text(c, rt, a, head, PUSH_PREVIOUS_FILE);
+        j = theirs ? cJSON_Parse(theirs) : NULL;
+        v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "commit"));
+        snprintf(previous, 41, "%s", v && strlen(v) == 40 ? v : "");
+        cJSON_Delete(j);
+    }
+    free(mine);
+    free(theirs);
+}
+
 /* The champion's files at commit head, in the Hub cache; *snap: its snapshot folder. */
 static int pull_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a,
                          const char *head, char **snap)
@@ -901,8 +942,8 @@ int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
         }
         tcd_xfer_notice(po.why, &x);
     }
-    if (has_model)
-        snprintf(po.previous, sizeof(po.previous), "%s", head);
+    if (has_model && is_output)
+        replaced_champion(client, rt, &a, head, po.previous);
     if (is_output && rt == TC_HUB_REPO_MODEL &&
         (err = stage_output(&a, &spec, po.previous, &x, &stage)) < 0)
         goto fail;
