@@ -186,7 +186,7 @@ eq "rollback of a repo whose model has no previous champion: exit 1" "$?" 1
 check "  saying so" grep -q "org/other@main (commit .*) has no previous champion" "$WORK/b4.out" || cat "$WORK/b4.out"
 "$TCCTL" rollback org/none >"$WORK/b5.out" 2>&1
 eq "rollback of a repo that does not exist: exit 1" "$?" 1
-check "  naming it" grep -q "org/none@main: nothing to roll back" "$WORK/b5.out" || cat "$WORK/b5.out"
+check "  naming it" grep -q "no model on org/none@main: nothing to roll back" "$WORK/b5.out" || cat "$WORK/b5.out"
 "$TCCTL" rollback 'bad/../id' >"$WORK/b6.out" 2>&1
 eq "rollback of a bad repo id: exit 2" "$?" 2
 "$TCCTL" rollback >"$WORK/b7.out" 2>&1

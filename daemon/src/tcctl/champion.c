@@ -46,20 +46,23 @@ static int candidate(tcctl_ctx *c, const char *id, cJSON **push)
     pid = tcctl_json_str(t.json, "push_job");
     rc = TCCTL_EXIT_FAILED;
     if (!kind || strcmp(kind, "train")) {
-        fprintf(stderr, "tcctl: job %s is a %s job, not a candidate (a train job whose push was "
-                        "not made)\n",
+        fprintf(stderr,
+                "tcctl: job %s is a %s job, not a candidate (a train job whose push was "
+                "not made)\n",
                 id, kind ? kind : "?");
         goto out;
     }
     if (!state || strcmp(state, "succeeded")) {
-        fprintf(stderr, "tcctl: job %s is %s, not a candidate (only a succeeded train job can be "
-                        "promoted)\n",
+        fprintf(stderr,
+                "tcctl: job %s is %s, not a candidate (only a succeeded train job can be "
+                "promoted)\n",
                 id, state ? state : "?");
         goto out;
     }
     if (!tcctl_job_id_valid(pid)) {
-        fprintf(stderr, "tcctl: job %s is not a candidate: its spec has no push section (push it "
-                        "with `tcctl push %s --repo ORG/NAME`)\n",
+        fprintf(stderr,
+                "tcctl: job %s is not a candidate: its spec has no push section (push it "
+                "with `tcctl push %s --repo ORG/NAME`)\n",
                 id, id);
         goto out;
     }
@@ -132,8 +135,7 @@ int tcctl_cmd_promote(tcctl_ctx *c, int argc, char **argv)
         if (argv[i][0] == '-')
             return tcctl_usage_error("promote", "unknown flag '%s'", argv[i]);
         if (id)
-            return tcctl_usage_error("promote", "one job id only (got '%s' and '%s')", id,
-                                     argv[i]);
+            return tcctl_usage_error("promote", "one job id only (got '%s' and '%s')", id, argv[i]);
         id = argv[i];
     }
     if (!id)

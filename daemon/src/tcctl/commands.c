@@ -292,7 +292,8 @@ static void print_time_row(const char *label, double t, double now)
     printf("%-10s%s (%s)\n", label, when, ago);
 }
 
-/* A push's champion or challenger: "accuracy 0.934 on test (n=1209), commit 0123abcd, evaluated". */
+/* A push's champion or challenger: "accuracy 0.934 on test (n=1209), commit 0123abcd, evaluated".
+ */
 static void fmt_side(char *buf, size_t cap, const cJSON *o)
 {
     const char *metric = tcctl_json_str(o, "metric"), *split = tcctl_json_str(o, "split");

@@ -519,8 +519,8 @@ static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim
         return check_branch(c, f, e);
     if (c->push && strcmp(k, "message") == 0)
         return check_message(c, f, e);
-    if (c->push && (strcmp(k, "private") == 0 || strcmp(k, "force") == 0 ||
-                    strcmp(k, "rollback") == 0))
+    if (c->push &&
+        (strcmp(k, "private") == 0 || strcmp(k, "force") == 0 || strcmp(k, "rollback") == 0))
         return check_flag(c, f, k, e);
     if (c->push && strcmp(k, "when") == 0)
         return check_when(c, f, e);

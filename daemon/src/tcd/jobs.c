@@ -1475,8 +1475,8 @@ static int resolve_source(tcd_daemon *d, uid_t caller, const char *source, char 
 int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const char *name,
                          double timeout_s, cJSON **out, char *err, size_t errcap)
 {
-    static const char *const keys[] = {"repo",    "repo_type", "branch", "private",
-                                       "force",   "message",   "when"};
+    static const char *const keys[] = {"repo",  "repo_type", "branch", "private",
+                                       "force", "message",   "when"};
     const cJSON *source = cJSON_GetObjectItemCaseSensitive(push, "source");
     int rollback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(push, "rollback"));
     cJSON *obj = NULL, *v;

@@ -252,8 +252,8 @@ static const char *xfer_str(const tcd_job *j, const char *key, const char *dflt)
 }
 
 /* `push DIR|--rollback --repo R --type T --branch B [--message M] [--private] [--force]
- * --when W` into argv (at most 15 entries). W: the job's "when"; a push job without one (made by an older tcd)
- * pushes always, whatever push.when the pushed directory's tcd-spec.yaml says. */
+ * --when W` into argv (at most 15 entries). W: the job's "when"; a push job without one (made by an
+ * older tcd) pushes always, whatever push.when the pushed directory's tcd-spec.yaml says. */
 static size_t add_push_args(const char **argv, size_t k, const tcd_job *j)
 {
     const char *msg = xfer_str(j, "message", NULL);

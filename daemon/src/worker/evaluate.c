@@ -222,8 +222,8 @@ static int open_model(tc_model **out, tc_plugin **plugin, const char *dir, const
         (err = tc_plugin_load(plugin, ppath)) < 0)
         goto out;
     if (tc_plugin_descriptor(*plugin)->kind != TC_PLUGIN_MODEL) {
-        err = tc_error_set(TC_EUNSUPPORTED, "%s: plugin '%s' is not a model plugin", path,
-                           pe->value);
+        err =
+            tc_error_set(TC_EUNSUPPORTED, "%s: plugin '%s' is not a model plugin", path, pe->value);
         goto out;
     }
     /* the folder is the checkpoint and holds the vocabulary */

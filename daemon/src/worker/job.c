@@ -276,8 +276,8 @@ int tcd_job_set_option(tcd_job *job, const char *section, const char *key, const
 /* The push section: where a finished run is published (tcd queues a push job for it). */
 static int parse_push(tcd_job *job)
 {
-    static const char *const keys[] = {"repo",    "branch",  "private",         "when",
-                                       "message", "author",  "license",         "dataset",
+    static const char *const keys[] = {"repo",    "branch",   "private",         "when",
+                                       "message", "author",   "license",         "dataset",
                                        "metric",  "champion", "min_improvement", "eval_split"};
     size_t i, k;
     int have_repo = 0, other = 0;

@@ -89,9 +89,9 @@ typedef struct push_args {
 
 /* What the result says beside the push itself. */
 typedef struct push_outcome {
-    char why[1024];          /* the reason line, or "" */
-    char previous[41];       /* the champion commit this push replaces, or "" */
-    char rolled_back_to[41]; /* --rollback: the commit restored */
+    char why[1024];               /* the reason line, or "" */
+    char previous[41];            /* the champion commit this push replaces, or "" */
+    char rolled_back_to[41];      /* --rollback: the commit restored */
     cJSON *champion, *challenger; /* when=improved: both sides of the comparison, or NULL */
 } push_outcome;
 
@@ -468,23 +468,41 @@ static int beats_card(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a,
 
 /*
  * The branch head of the target: sha "" when there is no such repo or
- * branch; *has_model when its tree has model.safetensors.
+ * branch, or the branch has no config.json (no model); *has_model when its
+ * tree also has model.safetensors. The head comes from the download of
+ * config.json (the commit of its snapshot folder), which, unlike repo info,
+ * stops waiting to retry an unreachable Hub as soon as the push is cancelled.
  */
-static int branch_head(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a, char sha[41],
-                       int *has_model)
+static int branch_head(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a, tcd_xfer *x,
+                       char sha[41], int *has_model)
 {
+    tc_hub_download_options o;
     tc_hub_repo_info *info = NULL;
+    char *path = NULL;
+    const char *p;
     size_t i;
     int err;
 
     sha[0] = '\0';
     *has_model = 0;
-    err = tc_hub_repo_info_get(&info, c, rt, a->repo, a->branch ? a->branch : "main");
+    tc_hub_download_options_init(&o, TC_HUB_DOWNLOAD_OPTIONS_VERSION);
+    o.cancel = tcd_xfer_cancel;
+    o.payload = x;
+    err = tc_hub_file_download(&path, c, rt, a->repo, a->branch ? a->branch : "main", "config.json",
+                               &o);
     if (err == TC_ENOTFOUND)
         return TC_OK;
     if (err < 0)
         return err;
-    snprintf(sha, 41, "%s", info->sha ? info->sha : "");
+    p = strstr(path, "/snapshots/");
+    if (p && strlen(p + 11) > 40 && p[11 + 40] == '/')
+        snprintf(sha, 41, "%.40s", p + 11);
+    tc_free(path);
+    if (!sha[0])
+        return tc_error_set(TC_EFORMAT, "cannot tell the commit of %s@%s", a->repo,
+                            a->branch ? a->branch : "main");
+    if ((err = tc_hub_repo_info_get(&info, c, rt, a->repo, sha)) < 0)
+        return err;
     for (i = 0; i < info->n_siblings; i++)
         *has_model |= !strcmp(info->siblings[i], "model.safetensors");
     tc_hub_repo_info_free(info);
@@ -575,8 +593,8 @@ static int beats_evaluated(tc_hub_client *c, tc_hub_repo_type rt, const push_arg
         return err;
     }
     if (tcd_eval_model(&champ, &ed, snap) < 0) {
-        snprintf(note, sizeof(note), "the champion (commit %.12s) could not be evaluated: %s",
-                 head, tc_error_message());
+        snprintf(note, sizeof(note), "the champion (commit %.12s) could not be evaluated: %s", head,
+                 tc_error_message());
         tc_free(snap);
         tcd_eval_data_close(&ed);
         return beats_card(c, rt, a, head, note, o);
@@ -625,7 +643,8 @@ static int beats_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_args
     if (a->champion && !strcmp(a->champion, "card"))
         return beats_card(c, rt, a, head, NULL, o);
     if (!*head) {
-        snprintf(o->why, sizeof(o->why), "no champion on %s@%s (no such repo or branch); pushing",
+        snprintf(o->why, sizeof(o->why),
+                 "no champion on %s@%s (no such repo or branch, or no model there); pushing",
                  a->repo, branch);
         return 1;
     }
@@ -801,13 +820,13 @@ static int rollback(tc_hub_client *c, const push_args *a, tcd_xfer *x, push_outc
     size_t i;
     int err, has_model;
 
-    if ((err = branch_head(c, TC_HUB_REPO_MODEL, a, head, &has_model)) < 0)
+    if ((err = branch_head(c, TC_HUB_REPO_MODEL, a, x, head, &has_model)) < 0)
         return err;
     if (!*head)
-        return tc_error_set(TC_ENOTFOUND, "no repo or branch %s@%s: nothing to roll back", a->repo,
+        return tc_error_set(TC_ENOTFOUND, "no model on %s@%s: nothing to roll back", a->repo,
                             branch);
-    err = tc_hub_file_download(&path, c, TC_HUB_REPO_MODEL, a->repo, head, PUSH_PREVIOUS_FILE,
-                               NULL);
+    err =
+        tc_hub_file_download(&path, c, TC_HUB_REPO_MODEL, a->repo, head, PUSH_PREVIOUS_FILE, NULL);
     if (err == TC_ENOTFOUND)
         return tc_error_set(TC_ENOTFOUND,
                             "%s@%s (commit %.12s) has no previous champion to roll back to: it "
@@ -930,7 +949,7 @@ int tcd_cmd_push(int argc, char **argv, int (*cancelled)(void *))
     /* NEEDSWORK: the head is read before the push fetches the branch; a push that lands in
      * between makes the record name the commit before it */
     if (is_output && rt == TC_HUB_REPO_MODEL &&
-        (err = branch_head(client, rt, &a, head, &has_model)) < 0)
+        (err = branch_head(client, rt, &a, &x, head, &has_model)) < 0)
         goto fail;
     if (a.when && !strcmp(a.when, "improved")) {
         if ((err = beats_champion(client, rt, &a, head, has_model, &x, &po)) < 0)

@@ -162,7 +162,7 @@ int tcd_is_hub_id(const char *v)
 }
 
 int tcd_hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what, const char *id,
-                    const char *revision, const char *const *allow, size_t n_allow, char **snap)
+                 const char *revision, const char *const *allow, size_t n_allow, char **snap)
 {
     tc_hub_download_options o;
     tc_hub_client *client = NULL;
@@ -215,7 +215,8 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
         const char *r = tcd_job_declares(job, "data", "revision")
                             ? tc_options_string(job->data_opts, "revision")
                             : NULL;
-        if ((err = tcd_hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) < 0)
+        if ((err = tcd_hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) <
+            0)
             return err;
         err = tcd_job_set_option(job, "data", "dataset", snap);
         tc_free(snap);
@@ -231,7 +232,7 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
         static const char *const tok_files[] = {"tokenizer.json", "vocab.txt",
                                                 "tokenizer_config.json", "special_tokens_map.json"};
         if ((err = tcd_hub_pull(host, TC_HUB_REPO_MODEL, "model.tokenizer", id, NULL, tok_files,
-                            sizeof(tok_files) / sizeof(tok_files[0]), &snap)) < 0)
+                                sizeof(tok_files) / sizeof(tok_files[0]), &snap)) < 0)
             return err;
         err = tcd_job_set_option(job, "model", "tokenizer", snap);
         tc_free(snap);
@@ -242,8 +243,8 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
     if (tcd_is_hub_id(job->pretrained)) {
         rev = tcd_spec_find(&job->spec, "model", "revision");
         if ((err = tcd_hub_pull(host, TC_HUB_REPO_MODEL, "model.from", job->pretrained,
-                            rev ? rev->value : NULL, model_files,
-                            sizeof(model_files) / sizeof(model_files[0]), &snap)) < 0)
+                                rev ? rev->value : NULL, model_files,
+                                sizeof(model_files) / sizeof(model_files[0]), &snap)) < 0)
             return err;
         free(job->pretrained_dir);
         job->pretrained_dir = strdup(snap);
