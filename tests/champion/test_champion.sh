@@ -187,6 +187,14 @@ check "  saying so" grep -q "org/other@main (commit .*) has no previous champion
 "$TCCTL" rollback org/none >"$WORK/b5.out" 2>&1
 eq "rollback of a repo that does not exist: exit 1" "$?" 1
 check "  naming it" grep -q "no model on org/none@main: nothing to roll back" "$WORK/b5.out" || cat "$WORK/b5.out"
+"$TCCTL" status "$(json "$(last "$WORK/rb2.out")" 'j["job"]')" >"$WORK/rbs.out" 2>&1
+check "tcctl status of a rollback job says so" grep -q "^repo .*org/champ, branch main, rollback to the previous champion" "$WORK/rbs.out"
+# the API: a rollback takes no source, and is for model repos only
+apipost() { curl -sS --unix-socket "$TCD_SOCKET" -o "$WORK/api.out" -w '%{http_code}' -X POST http://tcd/v1/jobs -d "$1"; }
+eq "POST a rollback with a source: 400" "$(apipost '{"kind":"push","rollback":true,"source":"/tmp","repo":"org/champ"}')" 400
+check "  naming it" grep -q "rollback takes no 'source'" "$WORK/api.out"
+eq "POST a rollback of a dataset repo: 400" "$(apipost '{"kind":"push","rollback":true,"repo":"org/champ","repo_type":"dataset"}')" 400
+eq "POST a rollback that is not a boolean: 400" "$(apipost '{"kind":"push","rollback":"yes","repo":"org/champ"}')" 400
 "$TCCTL" rollback 'bad/../id' >"$WORK/b6.out" 2>&1
 eq "rollback of a bad repo id: exit 2" "$?" 2
 "$TCCTL" rollback >"$WORK/b7.out" 2>&1

@@ -357,7 +357,9 @@ static void print_transfer(const cJSON *job)
             printf(", private");
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "force")))
             printf(", force");
-        if (when && (automatic || strcmp(when, "always")))
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "rollback")))
+            printf(", rollback to the previous champion");
+        else if (when && (automatic || strcmp(when, "always")))
             printf(", when %s", when);
     }
     putchar('\n');

@@ -588,6 +588,10 @@ static int beats_evaluated(tc_hub_client *c, tc_hub_repo_type rt, const push_arg
         tcd_eval_data_close(&ed);
         return beats_card(c, rt, a, head, note, o);
     }
+    snprintf(note, sizeof(note),
+             "evaluating the challenger and the champion (%s@%s commit %.12s) on %s, data %.12s",
+             a->repo, branch, head, tcd_eval_split_name(ed.split), ed.revision);
+    tcd_xfer_notice(note, x);
     if ((err = pull_champion(c, rt, a, head, &snap)) < 0) {
         tcd_eval_data_close(&ed);
         return err;
@@ -621,7 +625,6 @@ static int beats_evaluated(tc_hub_client *c, tc_hub_repo_type rt, const push_arg
              tcd_eval_split_name(mine.split), (long long)mine.n, a->repo, branch, head, ed.revision,
              push ? "; pushing" : "; the model stays here as a candidate");
     tcd_eval_data_close(&ed);
-    (void)x;
     return push;
 }
 
