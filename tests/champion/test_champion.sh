@@ -19,6 +19,10 @@
 #   - `tcctl promote W` pushes the candidate (when always); the Hub's weights are W's;
 #   - `tcctl rollback REPO` makes a new commit on top (history kept) whose tree equals B's
 #     commit's tree, and a pulled model.safetensors byte-identical to B's output;
+#   - a new dataset revision: an embedbag champion trained on a tiny Hub text dataset v1 and a
+#     worse challenger trained on v2 are both evaluated on v2's test split (the challenger run's
+#     dataset commit, data_revision in the result; n = v2's 150 texts), and tcd-worker evaluate
+#     of the champion at v2 gives the same value (at v1: its own test accuracy on 100 texts);
 #   - bad input: promote of a job that does not exist (1), of a job that was pushed (1), of a
 #     non-id (2); rollback of a repo whose model has no previous champion (1), of a repo that
 #     does not exist (1), of a bad repo id (2); each with a message naming what was wrong.
@@ -170,6 +174,70 @@ eq "  history is kept: its parent is the promoted commit" "$(git -C "$WORK/g" re
 "$TCCTL" --json rollback $REPO >"$WORK/rb2.out" 2>&1
 eq "tcctl --json rollback again exits 0 (one champion further back)" "$?" 0
 eq "  rolled_back_to is A's commit" "$(json "$(last "$WORK/rb2.out")" 'j.get("rolled_back_to")')" "$C1"
+
+# ---- a new dataset revision: both models are evaluated on the challenger's ------------------------
+# A tiny text dataset (300 train, 100 then 150 test texts; 15% label noise) on the Hub as
+# org/texts, embedbag models: the champion trained on v1, the challenger (lr 0) on v2, and the
+# comparison is on v2's test split (the challenger run's dataset commit), not on v1's.
+gen() { "$PY" - "$@" <<'PY'
+import json, os, random, sys
+out, seed, ntest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+pos = "good great fine happy superb lovely nice excellent".split()
+neg = "bad awful poor sad terrible ugly nasty horrid".split()
+noise = "the a movie film plot actor scene story was is it this".split()
+def row():
+    lab = r.choice(["neg", "pos"])
+    words = [r.choice(noise) for _ in range(6)]
+    words += [r.choice(pos if lab == "pos" else neg) for _ in range(r.choice([1, 2]))]
+    if r.random() < 0.15:
+        lab = "pos" if lab == "neg" else "neg"
+    r.shuffle(words)
+    return {"text": " ".join(words), "label": lab}
+os.makedirs(out, exist_ok=True)
+for name, n in (("train", 300), ("test", ntest)):
+    with open(f"{out}/{name}.jsonl", "w") as f:
+        f.writelines(json.dumps(row()) + "\n" for _ in range(n))
+PY
+}
+gen "$WORK/texts" 1 100
+"$TCCTL" -q push "$WORK/texts" --repo org/texts --dataset --message v1 >/dev/null 2>"$WORK/d1.err"
+check "dataset v1 pushed" test $? -eq 0 || cat "$WORK/d1.err"
+D1=$(git ls-remote "$URL/datasets/org/texts" refs/heads/main | cut -f1)
+cat >"$WORK/text.yaml" <<YAML
+model: {plugin: embedbag, embed_dim: 16, ngrams: 1, buckets: 16, min_freq: 1}
+data:  {plugin: text, dataset: org/texts}
+train: {epochs: 3, batch_size: 16, optimizer: adamw, lr: 0.05, schedule: constant, seed: 1, metric: accuracy, val_fraction: 0.1}
+push:  {repo: org/textchamp, when: improved, eval_split: test}
+YAML
+"$TCCTL" --json train "$WORK/text.yaml" >"$WORK/T1.out" 2>"$WORK/T1.err"
+eq "train on dataset v1 exits 0" "$?" 0 || tail -3 "$WORK/T1.err"
+RT1=$(last "$WORK/T1.out")
+eq "  pushed (no champion)" "$(json "$RT1" 'j["push"]["pushed"]')" True
+OUTT1=$(json "$RT1" 'j["output"]')
+rm -rf "$WORK/texts" && gen "$WORK/texts" 2 150
+"$TCCTL" -q push "$WORK/texts" --repo org/texts --dataset --message v2 >/dev/null 2>"$WORK/d2.err"
+D2=$(git ls-remote "$URL/datasets/org/texts" refs/heads/main | cut -f1)
+check "dataset v2 pushed (a new commit)" test -n "$D2" -a "$D2" != "$D1"
+"$TCCTL" --json train "$WORK/text.yaml" --set train.lr=0 >"$WORK/T2.out" 2>"$WORK/T2.err"
+eq "a worse train (lr 0) on dataset v2 exits 0" "$?" 0 || tail -3 "$WORK/T2.err"
+RT2=$(last "$WORK/T2.out")
+OUTT2=$(json "$RT2" 'j["output"]')
+eq "  its run's dataset revision is v2" "$(json "$OUTT2/metrics.json" 'j["data_fingerprint"]')" "$D2"
+eq "  not pushed" "$(json "$RT2" 'j["push"]["pushed"]')" False
+echo "     reason: $(json "$RT2" 'j["push"]["reason"]')"
+check "  the reason has both numbers and v2's test size" grep -q 'not pushed: challenger accuracy .* <= champion .* + min_improvement 0 on test (n=150;' "$RT2"
+eq "  the champion was evaluated on v2" "$(json "$RT2" 'j["push"]["champion"]["data_revision"]')" "$D2"
+eq "  and so was the challenger" "$(json "$RT2" 'j["push"]["challenger"]["data_revision"]')" "$D2"
+eq "  on v2's 150 test texts" "$(json "$RT2" 'j["push"]["champion"]["n"]')" 150
+TSNAP=$("$TCCTL" -q pull model org/textchamp 2>/dev/null | tail -1)
+"$WORKER" evaluate --model "$TSNAP" --spec "$OUTT2/tcd-spec.yaml" --revision "$D2" --json >"$WORK/tev2.json" 2>"$WORK/tev2.err"
+eq "tcd-worker evaluate of the champion at v2 gives champion.value" "$(json "$WORK/tev2.json" 'j["accuracy"]')" \
+    "$(json "$RT2" 'j["push"]["champion"]["value"]')"
+"$WORKER" evaluate --model "$TSNAP" --spec "$OUTT2/tcd-spec.yaml" --revision "$D1" --json >"$WORK/tev1.json" 2>"$WORK/tev1.err"
+eq "  at v1: 100 texts" "$(json "$WORK/tev1.json" 'j["n"]')" 100
+eq "  at v1: the champion's own test accuracy" "$(json "$WORK/tev1.json" 'j["accuracy"]')" \
+    "$(json "$OUTT1/metrics.json" 'j["test_accuracy"]')"
 
 # ---- bad input -------------------------------------------------------------------------------------
 "$TCCTL" promote j0123456789abcdef >"$WORK/b1.out" 2>&1
