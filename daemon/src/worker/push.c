@@ -552,7 +552,7 @@ static void replaced_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_
 
 /* The champion's files at commit head, in the Hub cache; *snap: its snapshot folder. */
 static int pull_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_args *a,
-                         const char *head, char **snap)
+                         const char *head, tcd_xfer *x, char **snap)
 {
     static const char *const files[] = {"*.json",    "*.safetensors", "*.yaml",
                                         "vocab.txt", "*.model",       "*.txt"};
@@ -561,6 +561,8 @@ static int pull_champion(tc_hub_client *c, tc_hub_repo_type rt, const push_args 
     tc_hub_download_options_init(&o, TC_HUB_DOWNLOAD_OPTIONS_VERSION);
     o.allow_patterns = files;
     o.n_allow = sizeof(files) / sizeof(*files);
+    o.cancel = tcd_xfer_cancel;
+    o.payload = x;
     return tc_hub_snapshot_download(snap, c, rt, a->repo, head, &o);
 }
 
@@ -592,7 +594,7 @@ static int beats_evaluated(tc_hub_client *c, tc_hub_repo_type rt, const push_arg
              "evaluating the challenger and the champion (%s@%s commit %.12s) on %s, data %.12s",
              a->repo, branch, head, tcd_eval_split_name(ed.split), ed.revision);
     tcd_xfer_notice(note, x);
-    if ((err = pull_champion(c, rt, a, head, &snap)) < 0) {
+    if ((err = pull_champion(c, rt, a, head, x, &snap)) < 0) {
         tcd_eval_data_close(&ed);
         return err;
     }
@@ -818,6 +820,7 @@ static int rollback(tc_hub_client *c, const push_args *a, tcd_xfer *x, push_outc
     const char *branch = a->branch ? a->branch : "main";
     char head[41], msg[512], *path = NULL, *text = NULL, *snap = NULL;
     const char *prev;
+    tc_hub_download_options d;
     tc_hub_push_options o;
     cJSON *j = NULL;
     size_t i;
@@ -854,8 +857,11 @@ static int rollback(tc_hub_client *c, const push_args *a, tcd_xfer *x, push_outc
     snprintf(po->rolled_back_to, sizeof(po->rolled_back_to), "%s", prev);
     snprintf(po->previous, sizeof(po->previous), "%s", head);
     cJSON_Delete(j);
+    tc_hub_download_options_init(&d, TC_HUB_DOWNLOAD_OPTIONS_VERSION);
+    d.cancel = tcd_xfer_cancel;
+    d.payload = x;
     if ((err = tc_hub_snapshot_download(&snap, c, TC_HUB_REPO_MODEL, a->repo, po->rolled_back_to,
-                                        NULL)) < 0)
+                                        &d)) < 0)
         return err;
     snprintf(msg, sizeof(msg), "Roll back to %.12s, the champion before %.12s (tcd)",
              po->rolled_back_to, head);
