@@ -804,6 +804,8 @@ static int parse_args(int argc, char **argv, push_args *a)
         return push_usage("--rollback needs --repo ORG/NAME", NULL);
     if (!a->dir && !a->rollback)
         return push_usage("needs a folder to push", NULL);
+    if (a->champion && strcmp(a->champion, "evaluate") && strcmp(a->champion, "card"))
+        return push_usage("--champion must be evaluate or card, not", a->champion);
     if (a->eval_split && strcmp(a->eval_split, "test") && strcmp(a->eval_split, "validation"))
         return push_usage("--eval-split must be test or validation, not", a->eval_split);
     return 0;
