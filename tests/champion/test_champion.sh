@@ -144,6 +144,15 @@ check "  the reason says the champion could not be evaluated and its card was us
     tail -1 "$WORK/ns2.out"
 check "  the result's champion is the card's" grep -q '"champion":{[^}]*"source":"card"' "$WORK/ns2.out"
 
+"$WORKER" push "$OUTW" --repo $REPO --when improved --champion card --json >"$WORK/cc.out" 2>&1
+check "--champion card: W against B's card is not pushed" grep -q '"pushed":false' "$WORK/cc.out"
+check "  the champion's value is its card's" grep -q '"champion":{[^}]*"evaluated":false,"source":"card"' "$WORK/cc.out"
+"$WORKER" check "$WORK/spec.yaml" --set push.eval_split=train >"$WORK/ck.out" 2>&1
+eq "a spec with push.eval_split=train is refused (78)" "$?" 78
+check "  naming the key" grep -q "push.eval_split must be test or validation" "$WORK/ck.out" || cat "$WORK/ck.out"
+"$WORKER" check "$WORK/spec.yaml" --set push.metric=auc >"$WORK/ck2.out" 2>&1
+eq "a spec with push.metric=auc is refused (78)" "$?" 78
+
 # ---- tcctl promote: the candidate W is pushed by hand ---------------------------------------------
 "$TCCTL" promote "$JW" >"$WORK/pr.out" 2>"$WORK/pr.err"
 eq "tcctl promote W exits 0" "$?" 0 || cat "$WORK/pr.err"
