@@ -28,7 +28,7 @@ _tcctl_plugins() {
 
 _tcctl() {
     local cur prev cmd i
-    local commands="ping train pull push prune jobs status logs cancel wait rm predict plugins completion help version"
+    local commands="ping train pull push promote rollback prune jobs status logs cancel wait rm predict plugins completion help version"
     local global="--json -q --quiet --socket --help --version"
     COMPREPLY=()
     cur="${COMP_WORDS[COMP_CWORD]}"
@@ -86,6 +86,22 @@ _tcctl() {
                 COMPREPLY=($(compgen -W "--repo --dataset --private --branch --message --force --when --name --timeout --detach --json -q --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "$(_tcctl_ids --state succeeded)" -- "$cur") $(compgen -d -- "$cur"))
+            fi
+            ;;
+        promote)
+            [[ "$prev" == --message ]] && return
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--force --message --detach --json -q --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "$(_tcctl_ids --state succeeded)" -- "$cur"))
+            fi
+            ;;
+        rollback)
+            case "$prev" in
+                --branch | --message) return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--branch --force --message --detach --json -q --help" -- "$cur"))
             fi
             ;;
         prune)

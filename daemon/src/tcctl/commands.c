@@ -292,6 +292,25 @@ static void print_time_row(const char *label, double t, double now)
     printf("%-10s%s (%s)\n", label, when, ago);
 }
 
+/* A push's champion or challenger: "accuracy 0.934 on test (n=1209), commit 0123abcd, evaluated".
+ */
+static void fmt_side(char *buf, size_t cap, const cJSON *o)
+{
+    const char *metric = tcctl_json_str(o, "metric"), *split = tcctl_json_str(o, "split");
+    const char *commit = tcctl_json_str(o, "commit"), *source = tcctl_json_str(o, "source");
+    double n = tcctl_json_num(o, "n");
+    char v[48], ns[48] = "";
+
+    tcctl_fmt_value(v, sizeof(v), cJSON_GetObjectItemCaseSensitive(o, "value"));
+    if (isfinite(n))
+        snprintf(ns, sizeof(ns), " (n=%.0f)", n);
+    snprintf(buf, cap, "%s %s on %s%s%s%.12s, %s", or_str(metric, "?"), v, or_str(split, "?"), ns,
+             commit ? ", commit " : "", commit ? commit : "",
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "evaluated"))
+                 ? "evaluated"
+                 : or_str(source, "not evaluated"));
+}
+
 static void print_metrics(const cJSON *metrics)
 {
     const cJSON *m;
@@ -309,7 +328,10 @@ static void print_metrics(const cJSON *metrics)
 
         if (!m->string || cJSON_IsNull(m))
             continue;
-        tcctl_fmt_value(num, sizeof(num), m);
+        if (cJSON_IsObject(m))
+            fmt_side(num, sizeof(num), m);
+        else
+            tcctl_fmt_value(num, sizeof(num), m);
         printf("  %-*s  %s\n", (int)w, m->string, num);
     }
 }
@@ -335,7 +357,9 @@ static void print_transfer(const cJSON *job)
             printf(", private");
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "force")))
             printf(", force");
-        if (when && (automatic || strcmp(when, "always")))
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "rollback")))
+            printf(", rollback to the previous champion");
+        else if (when && (automatic || strcmp(when, "always")))
             printf(", when %s", when);
     }
     putchar('\n');

@@ -483,6 +483,12 @@ static int report_pushed(follower *f)
                 f->id, isfinite(files) ? files : 0, isfinite(up) ? up : 0, b,
                 isfinite(skip) ? skip : 0, isfinite(secs) ? secs : 0);
     }
+    if (cJSON_IsString(push_result_item(f, "rolled_back_to")) && !f->c->quiet)
+        fprintf(stderr, "rolled back to %.12s, the champion before %.12s\n",
+                push_result_item(f, "rolled_back_to")->valuestring,
+                cJSON_IsString(push_result_item(f, "previous"))
+                    ? push_result_item(f, "previous")->valuestring
+                    : "?");
     if (unchanged && !f->c->quiet)
         printf("nothing changed; no commit\n");
     else
@@ -1353,4 +1359,32 @@ int tcctl_cmd_logs(tcctl_ctx *c, int argc, char **argv)
     rc = follow_events(&f, 0, NULL);
     follower_dispose(&f);
     return rc;
+}
+
+/* ---- promote, rollback (champion.c) ------------------------------------------------------- */
+
+int tcctl_push_job_run(tcctl_ctx *c, const char *body, int detach, const char *what)
+{
+    char id[32];
+    tcctl_response r;
+    follower f;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    follower_init(&f, c, id);
+    if ((rc = submit_job(c, body, &r, id, sizeof(id), detach)) != 0 || detach)
+        goto out;
+    if (!c->json && !c->quiet)
+        fprintf(stderr, "submitted %s: %s; following it (Ctrl-C stops following, not the job)\n",
+                id, what);
+    rc = follow_transfer(c, &f, 1);
+out:
+    follower_dispose(&f);
+    tcctl_response_dispose(&r);
+    return rc;
+}
+
+int tcctl_repo_id_ok(const char *s)
+{
+    return repo_id_ok(s);
 }

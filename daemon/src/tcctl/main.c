@@ -37,8 +37,11 @@ static const command commands[] = {
      "  spec has a push section (push: {repo, branch, private, when}), the succeeded job\n"
      "  queues a push job and tcctl follows that too, as `tcctl push` does: it prints the\n"
      "  commit URL, \"nothing changed; no commit\" or the reason it did not push (when:\n"
-     "  improved, and the model on the Hub is as good), and exits 0, 1 when the push failed,\n"
-     "  3 when it was cancelled (--json: the result line gets the push's result as \"push\").\n"},
+     "  improved, and the champion on the Hub, pulled and evaluated on the same split, is as\n"
+     "  good: \"not pushed: challenger accuracy A <= champion C + min_improvement M on test\n"
+     "  (n=N; ...)\"; the job is then a candidate for `tcctl promote`), and exits 0, 1 when\n"
+     "  the push failed, 3 when it was cancelled (--json: the result line gets the push's\n"
+     "  result as \"push\", with its \"champion\" and \"challenger\" evaluations).\n"},
     {"pull", tcctl_cmd_pull,
      "pull [model|dataset] ORG/NAME [--revision R] [--include G]... [--exclude G]... [--name NAME] "
      "[--timeout D] [--detach]",
@@ -56,15 +59,31 @@ static const command commands[] = {
      "  when missing (--private: as a private repo; --dataset: a dataset repo, else a model).\n"
      "  --branch B pushes to B (default main), --message M sets the commit message, --force\n"
      "  overwrites a branch that has moved on (else a non-fast-forward push fails). --when\n"
-     "  improved pushes a train job's output only when it beats the model on the Hub (the\n"
-     "  metric in the Hub's card; else tcctl prints why not and exits 0); --when always, the\n"
-     "  default, pushes whatever the spec's push.when says. A relative DIR is made absolute\n"
-     "  (write ./jXXXX for a directory named like a job id); tcd pushes\n"
-     "  only a directory the caller owns. tcctl follows the job, showing each file's upload\n"
-     "  progress and bytes/s, and prints the commit URL, or \"nothing changed; no commit\"\n"
-     "  when the Hub already has the same files (-q: only the URL; --json: the result\n"
-     "  event); --detach prints the job id and exits 0. LFS objects the Hub already has are\n"
-     "  not uploaded again, so an interrupted push resumes where it stopped.\n"},
+     "  improved pushes a train job's output only when it beats the champion, the model on\n"
+     "  the branch, both evaluated on the run's evaluation split (else tcctl prints why not\n"
+     "  and exits 0); --when always, the default, pushes whatever the spec's push.when says.\n"
+     "  A relative DIR is made absolute (write ./jXXXX for a directory named like a job id);\n"
+     "  tcd pushes only a directory the caller owns. tcctl follows the job, showing each\n"
+     "  file's upload progress and bytes/s, and prints the commit URL, or \"nothing changed;\n"
+     "  no commit\" when the Hub already has the same files (-q: only the URL; --json: the\n"
+     "  result event); --detach prints the job id and exits 0. LFS objects the Hub already\n"
+     "  has are not uploaded again, so an interrupted push resumes where it stopped.\n"},
+    {"promote", tcctl_cmd_promote, "promote JOB_ID [--force] [--message M] [--detach]",
+     "  Push a candidate by hand: a succeeded train job whose push job (push.when improved)\n"
+     "  kept it back because it did not beat the champion. It goes to the repo and branch of\n"
+     "  that push job with when always, as a new commit on the branch (--force: replace a\n"
+     "  branch that moved on; never implied). The push records the champion it replaces\n"
+     "  (tcd-previous.json) for `tcctl rollback`. tcctl follows the push job as `tcctl push`\n"
+     "  does (-q: only the URL; --json: the result event; --detach: the job id). A job that\n"
+     "  does not exist or is not a candidate is an error naming why (exit 1).\n"},
+    {"rollback", tcctl_cmd_rollback,
+     "rollback ORG/NAME [--branch B] [--force] [--message M] [--detach]",
+     "  Restore the previous champion of a model repo's branch (default main): a push job\n"
+     "  reads tcd-previous.json at the branch head (written by the push that replaced the\n"
+     "  champion), pulls the repo at that commit and makes a new commit whose tree equals it\n"
+     "  (history is never rewritten; rolling back again goes one champion further back).\n"
+     "  Output and exit codes as `tcctl push`; a branch without a recorded previous champion\n"
+     "  fails the job with a message saying so (exit 1).\n"},
     {"prune", tcctl_cmd_prune, "prune --partials [--dry-run]",
      "  Remove partial downloads (blobs/*.incomplete) and unused lock files from the local\n"
      "  Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub); a\n"

@@ -5,7 +5,8 @@
  *
  * Files: main.c (global flags, dispatch, usage), http.c (socket discovery,
  * requests, NDJSON streams, error mapping), follow.c (train, pull, push, wait, logs:
- * following a job's events with reconnects), commands.c (ping, jobs, status,
+ * following a job's events with reconnects), champion.c (promote, rollback: push jobs
+ * for a candidate or the previous champion), commands.c (ping, jobs, status,
  * cancel, rm, plugins), prune.c (prune --partials, local), predict.c (predict, local,
  * through tcd-worker), render.c (times, durations, tables,
  * event lines), completion.c (the bash completion script, embedded).
@@ -177,6 +178,16 @@ int tcctl_cmd_wait(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_logs(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_pull(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_push(tcctl_ctx *c, int argc, char **argv);
+/* POST a push job body and follow the job as `tcctl push` does (what: for the "submitted" line);
+ * with detach print its id (or job, --json) instead. Returns the exit status. */
+int tcctl_push_job_run(tcctl_ctx *c, const char *body, int detach, const char *what);
+/* 1 if s is a Hub repo id ORG/NAME tcctl accepts. */
+int tcctl_repo_id_ok(const char *s);
+
+/* ---- champion.c --------------------------------------------------------------------------- */
+
+int tcctl_cmd_promote(tcctl_ctx *c, int argc, char **argv);
+int tcctl_cmd_rollback(tcctl_ctx *c, int argc, char **argv);
 
 /* ---- prune.c ------------------------------------------------------------------------------ */
 

@@ -519,7 +519,8 @@ static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim
         return check_branch(c, f, e);
     if (c->push && strcmp(k, "message") == 0)
         return check_message(c, f, e);
-    if (c->push && (strcmp(k, "private") == 0 || strcmp(k, "force") == 0))
+    if (c->push &&
+        (strcmp(k, "private") == 0 || strcmp(k, "force") == 0 || strcmp(k, "rollback") == 0))
         return check_flag(c, f, k, e);
     if (c->push && strcmp(k, "when") == 0)
         return check_when(c, f, e);
@@ -565,7 +566,19 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
             return -1;
     }
     if (c->push) {
-        if (!cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "source")) {
+        /* a rollback restores the previous champion of repo: it has no source */
+        int rollback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "rollback"));
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "repo_type");
+        if (rollback && cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "source")) {
+            tcd_api__error_set(e, 400, "bad_request",
+                               "a rollback takes no 'source' (it restores the previous champion)");
+            return -1;
+        }
+        if (rollback && cJSON_IsString(type) && strcmp(type->valuestring, "model") != 0) {
+            tcd_api__error_set(e, 400, "bad_request", "a rollback is for model repos only");
+            return -1;
+        }
+        if (!rollback && !cJSON_GetObjectItemCaseSensitive(c->xfer_obj, "source")) {
             tcd_api__error_set(e, 400, "bad_request",
                                "missing field 'source' (a train job id or an absolute directory)");
             return -1;

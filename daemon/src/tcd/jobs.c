@@ -502,7 +502,7 @@ static void result_take(tcd_job *j, const cJSON *r, const char *key, int types)
         return;
     if (!j->result && !(j->result = cJSON_CreateObject()))
         return;
-    if (!(c = cJSON_Duplicate(v, 0)))
+    if (!(c = cJSON_Duplicate(v, 1)))
         return;
     cJSON_DeleteItemFromObjectCaseSensitive(j->result, key);
     cJSON_AddItemToObject(j->result, key, c);
@@ -557,6 +557,11 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
         result_take(j, r, "changed", cJSON_True | cJSON_False);
         result_take(j, r, "pushed", cJSON_True | cJSON_False);
         result_take(j, r, "reason", cJSON_String);
+        /* champion/challenger (when improved), the champion replaced, a rollback's target */
+        result_take(j, r, "champion", cJSON_Object);
+        result_take(j, r, "challenger", cJSON_Object);
+        result_take(j, r, "previous", cJSON_String);
+        result_take(j, r, "rolled_back_to", cJSON_String);
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
@@ -903,7 +908,8 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
         x = cJSON_GetObjectItemCaseSensitive(o, k);
         if (!cJSON_IsObject(x) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "repo")) ||
             (j->kind == TCD_JOB_PUSH &&
-             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "dir")))) {
+             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(x, "dir")) &&
+             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "rollback")))) {
             fail(0, err, errcap, "%s: a %s job without a valid '%s' object", path, k, k);
             goto bad;
         }
@@ -1472,19 +1478,22 @@ int tcd_jobs_create_push(tcd_daemon *d, uid_t owner, const cJSON *push, const ch
     static const char *const keys[] = {"repo",  "repo_type", "branch", "private",
                                        "force", "message",   "when"};
     const cJSON *source = cJSON_GetObjectItemCaseSensitive(push, "source");
+    int rollback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(push, "rollback"));
     cJSON *obj = NULL, *v;
     char *dir = NULL, why[512];
     size_t i;
     int r, by_job;
 
-    if (!cJSON_IsString(source))
+    if (!rollback && !cJSON_IsString(source))
         return fail(TCD_E_BAD_REQUEST, err, errcap, "a push job needs a source");
-    if ((r = resolve_source(d, owner, source->valuestring, &dir, &by_job, why, sizeof(why))) < 0)
+    if (!rollback &&
+        (r = resolve_source(d, owner, source->valuestring, &dir, &by_job, why, sizeof(why))) < 0)
         return fail(r, err, errcap, "source: %s", why);
-    /* the job's push object, in the order of docs/api.md */
+    /* the job's push object, in the order of docs/api.md; a rollback has no source */
     if (!(obj = cJSON_CreateObject()) ||
-        !cJSON_AddStringToObject(obj, "source", source->valuestring) ||
-        !cJSON_AddStringToObject(obj, "dir", dir)) {
+        (!rollback && (!cJSON_AddStringToObject(obj, "source", source->valuestring) ||
+                       !cJSON_AddStringToObject(obj, "dir", dir))) ||
+        (rollback && !cJSON_AddTrueToObject(obj, "rollback"))) {
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }

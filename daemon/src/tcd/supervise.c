@@ -251,15 +251,18 @@ static const char *xfer_str(const tcd_job *j, const char *key, const char *dflt)
     return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
-/* `push DIR --repo R --type T --branch B [--message M] [--private] [--force] --when W` into argv
- * (at most 15 entries). W: the job's "when"; a push job without one (made by an older tcd)
- * pushes always, whatever push.when the pushed directory's tcd-spec.yaml says. */
+/* `push DIR|--rollback --repo R --type T --branch B [--message M] [--private] [--force]
+ * --when W` into argv (at most 15 entries). W: the job's "when"; a push job without one (made by an
+ * older tcd) pushes always, whatever push.when the pushed directory's tcd-spec.yaml says. */
 static size_t add_push_args(const char **argv, size_t k, const tcd_job *j)
 {
     const char *msg = xfer_str(j, "message", NULL);
 
     argv[k++] = "push";
-    argv[k++] = xfer_str(j, "dir", "");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->xfer, "rollback")))
+        argv[k++] = "--rollback"; /* restores the previous champion of the repo; no DIR */
+    else
+        argv[k++] = xfer_str(j, "dir", "");
     argv[k++] = "--repo";
     argv[k++] = xfer_str(j, "repo", "");
     argv[k++] = "--type";
@@ -373,6 +376,8 @@ static int push_source_gone(const tcd_job *j, char *err, size_t errcap)
     const char *dir = tcd_job__push_dir(j);
     char why[400];
 
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j->xfer, "rollback")))
+        return 0;
     if (!dir) {
         snprintf(err, errcap, "the push job has no source directory");
         return 1;

@@ -276,8 +276,9 @@ int tcd_job_set_option(tcd_job *job, const char *section, const char *key, const
 /* The push section: where a finished run is published (tcd queues a push job for it). */
 static int parse_push(tcd_job *job)
 {
-    static const char *const keys[] = {"repo",   "branch",  "private", "when",           "message",
-                                       "author", "license", "dataset", "min_improvement"};
+    static const char *const keys[] = {"repo",    "branch",   "private",         "when",
+                                       "message", "author",   "license",         "dataset",
+                                       "metric",  "champion", "min_improvement", "eval_split"};
     size_t i, k;
     int have_repo = 0, other = 0;
 
@@ -294,7 +295,8 @@ static int parse_push(tcd_job *job)
         if (!known)
             return tc_error_set(TC_EINVAL,
                                 "%s: unknown key 'push.%s'; known keys: repo, branch, private, "
-                                "when, message, author, license, dataset, min_improvement",
+                                "when, message, author, license, dataset, metric, champion, "
+                                "min_improvement, eval_split",
                                 where, e->key);
         e->used = 1;
         if (!strcmp(e->key, "repo")) {
@@ -315,6 +317,15 @@ static int parse_push(tcd_job *job)
         } else if (!strcmp(e->key, "when")) {
             if (strcmp(v, "always") && strcmp(v, "improved") && strcmp(v, "never"))
                 return bad_value(&job->spec, e, "always, improved or never");
+        } else if (!strcmp(e->key, "metric")) {
+            if (strcmp(v, "accuracy") && strcmp(v, "f1") && strcmp(v, "loss"))
+                return bad_value(&job->spec, e, "accuracy, f1 or loss");
+        } else if (!strcmp(e->key, "champion")) {
+            if (strcmp(v, "evaluate") && strcmp(v, "card"))
+                return bad_value(&job->spec, e, "evaluate or card");
+        } else if (!strcmp(e->key, "eval_split")) {
+            if (strcmp(v, "test") && strcmp(v, "validation"))
+                return bad_value(&job->spec, e, "test or validation");
         } else if (!strcmp(e->key, "min_improvement")) {
             char *end;
             double d = strtod(v, &end);

@@ -7,6 +7,9 @@
  *              [--exclude G]... [--json]
  *   tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B] [--message M]
  *              [--private] [--force] [--when always|improved|never] [--metric M] [--json]
+ *   tcd-worker push --rollback --repo ORG/NAME [--branch B] [--force] [--json]
+ *   tcd-worker evaluate --model DIR --spec SPEC.yaml [--split test|validation]
+ *              [--revision R] [--json]   (see evaluate.c)
  *   tcd-worker plugins [--json]
  *   tcd-worker plugins show NAME|PATH [--json]
  *   tcd-worker tokenize --tokenizer PATH [--pair] [--max-length N] [--truncation[=S]]
@@ -32,6 +35,7 @@
 
 #include <tc/trainer.h>
 
+#include "evaluate.h"
 #include "job.h"
 #include "spec.h"
 #include "worker.h"
@@ -61,7 +65,12 @@ static void usage(FILE *f)
                "                  [--author 'Name <email>'] [--private] [--force] [--when "
                "always|improved|never] "
                "[--metric accuracy|f1|loss]\n"
-               "                  [--min-improvement X] [--json]\n"
+               "                  [--min-improvement X] [--champion evaluate|card] "
+               "[--eval-split test|validation] [--json]\n"
+               "       tcd-worker push --rollback --repo ORG/NAME [--branch B] [--force] "
+               "[--json]\n"
+               "       tcd-worker evaluate --model DIR --spec SPEC.yaml [--split "
+               "test|validation] [--revision R] [--json]\n"
                "       tcd-worker plugins [--json]\n"
                "       tcd-worker plugins show NAME|PATH [--json]\n"
                "       tcd-worker tokenize --tokenizer PATH [--pair] [--max-length N] "
@@ -449,6 +458,8 @@ int main(int argc, char **argv)
         return tcd_cmd_pull(argc - 2, argv + 2, is_cancelled);
     if (!strcmp(argv[1], "push"))
         return tcd_cmd_push(argc - 2, argv + 2, is_cancelled);
+    if (!strcmp(argv[1], "evaluate"))
+        return tcd_cmd_evaluate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins"))
         return tcd_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "tokenize"))

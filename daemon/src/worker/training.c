@@ -154,17 +154,15 @@ static int pull_cancel(void *payload)
     return host && host->is_cancelled && host->is_cancelled(host->ctx);
 }
 
-/* Not a folder here, and shaped like a Hub id ("name" or "org/name"). */
-static int is_hub_id(const char *v)
+int tcd_is_hub_id(const char *v)
 {
     struct stat st;
 
     return v && *v && stat(v, &st) != 0 && v[0] != '/' && v[0] != '.';
 }
 
-/* Download a Hub repo (as `tcctl pull` would) into the cache; *snap: its snapshot folder. */
-static int hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what, const char *id,
-                    const char *revision, const char *const *allow, size_t n_allow, char **snap)
+int tcd_hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what, const char *id,
+                 const char *revision, const char *const *allow, size_t n_allow, char **snap)
 {
     tc_hub_download_options o;
     tc_hub_client *client = NULL;
@@ -213,11 +211,12 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
 
     id = tcd_job_declares(job, "data", "dataset") ? tc_options_string(job->data_opts, "dataset")
                                                   : NULL;
-    if (is_hub_id(id)) {
+    if (tcd_is_hub_id(id)) {
         const char *r = tcd_job_declares(job, "data", "revision")
                             ? tc_options_string(job->data_opts, "revision")
                             : NULL;
-        if ((err = hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) < 0)
+        if ((err = tcd_hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) <
+            0)
             return err;
         err = tcd_job_set_option(job, "data", "dataset", snap);
         tc_free(snap);
@@ -229,11 +228,11 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
     id = tcd_job_declares(job, "model", "tokenizer")
              ? tc_options_string(job->model_opts, "tokenizer")
              : NULL;
-    if (is_hub_id(id)) {
+    if (tcd_is_hub_id(id)) {
         static const char *const tok_files[] = {"tokenizer.json", "vocab.txt",
                                                 "tokenizer_config.json", "special_tokens_map.json"};
-        if ((err = hub_pull(host, TC_HUB_REPO_MODEL, "model.tokenizer", id, NULL, tok_files,
-                            sizeof(tok_files) / sizeof(tok_files[0]), &snap)) < 0)
+        if ((err = tcd_hub_pull(host, TC_HUB_REPO_MODEL, "model.tokenizer", id, NULL, tok_files,
+                                sizeof(tok_files) / sizeof(tok_files[0]), &snap)) < 0)
             return err;
         err = tcd_job_set_option(job, "model", "tokenizer", snap);
         tc_free(snap);
@@ -241,11 +240,11 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
         if (err < 0)
             return err;
     }
-    if (is_hub_id(job->pretrained)) {
+    if (tcd_is_hub_id(job->pretrained)) {
         rev = tcd_spec_find(&job->spec, "model", "revision");
-        if ((err = hub_pull(host, TC_HUB_REPO_MODEL, "model.from", job->pretrained,
-                            rev ? rev->value : NULL, model_files,
-                            sizeof(model_files) / sizeof(model_files[0]), &snap)) < 0)
+        if ((err = tcd_hub_pull(host, TC_HUB_REPO_MODEL, "model.from", job->pretrained,
+                                rev ? rev->value : NULL, model_files,
+                                sizeof(model_files) / sizeof(model_files[0]), &snap)) < 0)
             return err;
         free(job->pretrained_dir);
         job->pretrained_dir = strdup(snap);

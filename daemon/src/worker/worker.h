@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <tc/hub.h>
 #include <tc/trainer.h>
 
 #include "job.h"
@@ -35,6 +36,18 @@ void tcd_warn_unused(const tcd_spec *spec, void (*log)(void *, tc_log_level, con
  */
 int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *host,
                      const tc_train_callbacks *cb, tcd_result_info *info);
+
+/* Not a folder here, and shaped like a Hub id ("name" or "org/name"). */
+int tcd_is_hub_id(const char *v);
+
+/*
+ * Download a Hub repo (as `tcctl pull` would) into the cache, at revision
+ * (NULL: main), only the files matching allow (all when n_allow is 0); what
+ * names the spec key for messages ("data.dataset"). *snap: its snapshot
+ * folder, free with tc_free.
+ */
+int tcd_hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what, const char *id,
+                 const char *revision, const char *const *allow, size_t n_allow, char **snap);
 
 /* The result: a summary on stderr, and with json the result event on stdout. */
 void tcd_print_result(const tcd_result_info *info, const char *state, int json);
