@@ -7,8 +7,8 @@
  * requests, NDJSON streams, error mapping), follow.c (train, pull, push, wait, logs:
  * following a job's events with reconnects), commands.c (ping, jobs, status,
  * cancel, rm, plugins), prune.c (prune --partials, local), predict.c (predict, local,
- * through tcd-worker), render.c (times, durations, tables,
- * event lines), completion.c (the bash completion script, embedded).
+ * through tcd-worker), schedule.c (schedule list|add|rm|run-now), render.c (times, durations,
+ * tables, event lines), completion.c (the bash completion script, embedded).
  *
  * Command functions return the process exit status (TCCTL_EXIT_*), having
  * printed any message themselves ("tcctl: ..." on stderr). Everything read
@@ -190,6 +190,10 @@ int tcctl_cmd_status(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_cancel(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_rm(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_plugins(tcctl_ctx *c, int argc, char **argv);
+
+/* ---- schedule.c --------------------------------------------------------------------------- */
+
+int tcctl_cmd_schedule(tcctl_ctx *c, int argc, char **argv);
 
 /* ---- predict.c ---------------------------------------------------------------------------- */
 
