@@ -14,7 +14,8 @@
 #   - persistent: with tcd stopped across a slot (made fast with the test clock
 #     TCD_TEST_NOW_OFFSET, see daemon/src/tcd/schedule.h), the latest missed slot runs once
 #     at start, a non-persistent schedule's slot not at all, and another restart does not fire
-#     it again.
+#     it again; a tcd killed (TCD_TEST_CRASH) between saving a slot and creating its job does
+#     not fire that slot after the restart (at most once).
 #
 #   test_schedule.sh TCD TCD_WORKER TCCTL SOURCE_DIR
 set -u
@@ -285,6 +286,24 @@ stop_tcd
 TEST_NOW=$offset start_tcd
 sleep 2
 check "another restart does not fire the slot again" test "$(jobs_of pers | wc -l)" = 1
+# a crash after the slot is saved and before its job exists: the slot is lost, never doubled
+ctl schedule add crashy --cron '0 3 * * *' --spec "$tmp/spec.yaml" --persistent >/dev/null
+stop_tcd
+offset2=$((offset + 86400))
+{
+    env TCD_TEST_CRASH=schedule-after-slot TCD_TEST_NOW_OFFSET=$offset2 timeout 30 "$tcd" \
+        --state-dir "$state" --socket "$sock" --config "$tmp/tcd.yaml" 2>>"$tmp/tcd.log"
+    crash_rc=$?
+} 2>/dev/null # bash's "Killed" line
+rm -f "$sock"
+check "TCD_TEST_CRASH=schedule-after-slot: tcd killed itself after saving the slot" \
+    test "$crash_rc" = 137 -a "$(grep -c 'TCD_TEST_CRASH=schedule-after-slot' "$tmp/tcd.log")" = 1
+TEST_NOW=$offset2 start_tcd
+sleep 2
+check "after the crash, neither the slot of crashy nor the second slot of pers fires again" \
+    test "$(jobs_of crashy | wc -l) $(jobs_of pers | wc -l)" = "0 1"
+check "last_run.slot says which slot was taken" \
+    test "$(sched_field crashy last_run.slot | cut -d. -f1)" = "$((slot + 86400))"
 check "the test clock is logged as test-only" grep -q "TCD_TEST_NOW_OFFSET=.*for tests only" "$tmp/tcd.log"
 check "state file written atomically (no temp left)" \
     test -s "$state/schedules.json" -a -z "$(ls "$state" | grep -v -E '^(jobs|tmp|tcd.lock|schedules.json)$')"

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -734,6 +735,21 @@ typedef struct due {
     double slot;
 } due;
 
+/*
+ * Test hook (tests/schedule), as jobs.c's: with TCD_TEST_CRASH=schedule-after-slot in its
+ * environment, tcd kills itself with SIGKILL right after a fired slot's last_slot is saved and
+ * before its job is created, to show that the slot is not fired again after a crash.
+ */
+static void test_crash_point(const char *name)
+{
+    const char *v = getenv("TCD_TEST_CRASH");
+
+    if (v && !strcmp(v, name)) {
+        tcd_log(TCD_LOG_WARNING, "TCD_TEST_CRASH=%s: killing tcd here", name);
+        kill(getpid(), SIGKILL);
+    }
+}
+
 /* With d->lock held: take the schedules whose fire time passed; their last_slot is saved. */
 static size_t take_due(tcd_daemon *d, double now, due *out, size_t cap)
 {
@@ -756,7 +772,9 @@ static size_t take_due(tcd_daemon *d, double now, due *out, size_t cap)
         plan_next(s, fmax(now, s->last_slot)); /* slots missed meanwhile are skipped */
         n++;
     }
-    if (n && save(d) < 0) {
+    if (n && save(d) == 0)
+        test_crash_point("schedule-after-slot");
+    else if (n) {
         /* at most once: without last_slot on disk, no job */
         for (i = 0; i < n; i++) {
             free(out[i].spec);
@@ -861,12 +879,14 @@ double tcd_schedules_tick(tcd_daemon *d)
     double now, next = 0;
     size_t i, n;
     char err[512];
+    int gc;
 
     if (!S)
         return 0;
     now = sched_now(S);
     pthread_mutex_lock(&d->lock);
     n = d->shutting_down ? 0 : take_due(d, now, todo, FIRE_MAX);
+    gc = S->gc_pending;
     pthread_mutex_unlock(&d->lock);
     for (i = 0; i < n; i++) {
         if (todo[i].spec)
@@ -874,7 +894,7 @@ double tcd_schedules_tick(tcd_daemon *d)
                        sizeof(err));
         free(todo[i].spec);
     }
-    if (S->gc_pending)
+    if (gc)
         trim_histories(d);
     pthread_mutex_lock(&d->lock);
     now = sched_now(S);
@@ -1045,7 +1065,8 @@ char *tcd_schedules_metrics_text(tcd_daemon *d)
     char *buf = NULL;
 
     pthread_mutex_lock(&d->lock);
-    cap += d->sched ? d->sched->n * (TCD_SCHEDULE_MAX_NAME + 64) : 0;
+    /* a line: 48 bytes of text, the name, a number of at most 24 bytes */
+    cap += d->sched ? d->sched->n * (TCD_SCHEDULE_MAX_NAME + 96) : 0;
     if (!(buf = malloc(cap)))
         goto out;
     len = (size_t)snprintf(buf, cap,
@@ -1054,10 +1075,17 @@ char *tcd_schedules_metrics_text(tcd_daemon *d)
                            "# TYPE tcd_schedule_last_success_timestamp gauge\n");
     for (i = 0; d->sched && i < d->sched->n && len < cap; i++) {
         const sched *s = d->sched->v[i];
-        if (s->last_success > 0)
-            len += (size_t)snprintf(buf + len, cap - len,
-                                    "tcd_schedule_last_success_timestamp{schedule=\"%s\"} %.3f\n",
-                                    s->name, s->last_success);
+        int k;
+        if (s->last_success <= 0)
+            continue;
+        k = snprintf(buf + len, cap - len,
+                     "tcd_schedule_last_success_timestamp{schedule=\"%s\"} %.3f\n", s->name,
+                     s->last_success);
+        if (k < 0 || (size_t)k >= cap - len) {
+            buf[len] = '\0'; /* never: cap covers every line */
+            break;
+        }
+        len += (size_t)k;
     }
 out:
     pthread_mutex_unlock(&d->lock);
