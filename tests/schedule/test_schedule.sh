@@ -184,6 +184,35 @@ expect "unknown field through the API: 400" 0 "invalid_schedule.*unknown field '
     http://tcd/v1/schedules
 check "nothing refused was added" test "$(ctl -q schedule list | tr '\n' ' ')" = "fromconfig "
 
+# --- the routes' own checks ---------------------------------------------------------------------
+# api STATUS METHOD PATH [BODY]: the HTTP status is STATUS (body in $tmp/out)
+api() {
+    local want=$1 method=$2 path=$3 body=${4:-} code
+    code=$(curl -s -o "$tmp/out" -w '%{http_code}' --unix-socket "$sock" -X "$method" \
+        ${body:+--data-binary "$body"} "http://tcd$path")
+    [ "$code" = "$want" ] || { echo "     HTTP $code: $(cat "$tmp/out")"; return 1; }
+}
+not_found() { api 404 GET /v1/schedules/nothere && grep -q schedule_not_found "$tmp/out"; }
+check "GET /v1/schedules/nothere: 404 schedule_not_found" not_found
+check "PUT /v1/schedules: 405" api 405 PUT /v1/schedules
+check "DELETE /v1/schedules/x/run: 405" api 405 DELETE /v1/schedules/x/run
+check "an invalid schedule name in the path: 400" api 400 GET /v1/schedules/.hidden
+check "a body on GET: 400" api 400 GET /v1/schedules '{}'
+check "a query parameter: 400" api 400 GET '/v1/schedules?x=1'
+check "a body that is not an object: 400" api 400 POST /v1/schedules '[1]'
+deep=$($py -c 'print("{\"a\":" * 40 + "1" + "}" * 40)')
+check "a definition nested too deep: 400" api 400 POST /v1/schedules "$deep"
+check "run takes no body: 400" api 400 POST /v1/schedules/fromconfig/run '{}'
+caps() { api 200 GET /v1/ping && grep -q '"schedules"' "$tmp/out"; }
+check "ping lists the schedules capability" caps
+ctl schedule add jitter --cron '0 0 1 1 *' --spec "$tmp/spec.yaml" --randomized-delay 7d >/dev/null
+jit=$(sched_field jitter next_run)
+check "randomized_delay 7d: next_run within [slot, slot + 7 d)" $py -c "import sys, time, calendar
+n = $jit
+slot = calendar.timegm((time.gmtime().tm_year + 1, 1, 1, 0, 0, 0))
+sys.exit(not (slot <= n < slot + 7 * 86400 and n != slot))"
+ctl schedule rm jitter >/dev/null
+
 # --- config schedule: listed, read-only, run-now ---------------------------------------------
 check "config schedule listed with its source and zone" \
     test "$(sched_field fromconfig source) $(sched_field fromconfig time_zone)" = "config Europe/Berlin"
