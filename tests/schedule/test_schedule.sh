@@ -234,6 +234,9 @@ if wait_jobs minute 1 120; then
         $py -c "import sys; s, c, a = $m_slot, $m_created, $added_at; \
 sys.exit(not (s % 60 == 0 and 0 <= c - s < 60 and a - 2 < s <= a + 61))"
     check "its job succeeded" test "$m_state" = succeeded
+    ctl logs "$m_id" >"$tmp/out" 2>"$tmp/err"
+    check "its log says which schedule and slot created it" \
+        grep -Eq "created by schedule minute for the slot of [0-9-]+T[0-9:]+Z" "$tmp/out"
 else
     fail "one-minute schedule fired within its minute"
 fi

@@ -70,6 +70,18 @@ static int fail(int status, char *err, size_t errcap, const char *fmt, ...)
     return status;
 }
 
+/* "2026-03-29T01:00:00Z" of Unix seconds t, for logs. */
+static const char *fmt_utc(char buf[32], double t)
+{
+    int64_t days = (int64_t)floor(t / 86400), y;
+    int m, d, secs = (int)(floor(t) - (double)days * 86400);
+
+    tcd_civil_from_days(days, &y, &m, &d);
+    snprintf(buf, 32, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, secs / 3600,
+             secs % 3600 / 60, secs % 60);
+    return buf;
+}
+
 static double sched_now(const struct tcd_schedules *S)
 {
     return tcd_now() + (S ? S->now_offset : 0);
@@ -371,7 +383,7 @@ static cJSON *sched_json(tcd_daemon *d, const sched *s)
     if (s->last_run > 0 || s->last_error) {
         last = cJSON_AddObjectToObject(o, "last_run");
         add_time(last, "time", s->last_run);
-        add_time(last, "slot", s->last_slot);
+        add_time(last, "slot", j ? j->slot : s->last_slot); /* run-now jobs have none */
         add_str(last, "job", s->last_job);
         add_str(last, "state",
                 j                ? tcd_job__state_name(j->state)
@@ -528,10 +540,11 @@ static void plan_start(sched *s, double now)
     }
     missed = latest_missed(s, ref, now);
     if (missed > 0 && s->persistent) {
+        char when[32];
         tcd_log(TCD_LOG_INFO,
-                "schedule %s: the slot of %.0f was missed while tcd was down; "
+                "schedule %s: the slot of %s was missed while tcd was down; "
                 "running it now (persistent)",
-                s->name, missed);
+                s->name, fmt_utc(when, missed));
         s->next_slot = missed;
         s->fire_at = now + random_delay(s);
         return;
@@ -716,10 +729,21 @@ static int create_job(tcd_daemon *d, const char *name, const char *spec, uid_t o
     record(d, name, r == TCD_OK && cJSON_IsString(id) ? id->valuestring : NULL,
            r == TCD_OK ? NULL : err);
     pthread_mutex_unlock(&d->lock);
-    if (r == TCD_OK)
-        tcd_log(TCD_LOG_INFO, "schedule %s: job %s created%s", name,
-                cJSON_IsString(id) ? id->valuestring : "?", slot > 0 ? "" : " (run now)");
-    else
+    if (r == TCD_OK && cJSON_IsString(id)) {
+        char when[32];
+        tcd_job *j;
+        pthread_mutex_lock(&d->lock);
+        if ((j = tcd_job__find(d, id->valuestring))) {
+            if (slot > 0)
+                tcd_job__log(d, j, "info", "created by schedule %s for the slot of %s", name,
+                             fmt_utc(when, slot));
+            else
+                tcd_job__log(d, j, "info", "created by schedule %s (run now)", name);
+        }
+        pthread_mutex_unlock(&d->lock);
+        tcd_log(TCD_LOG_INFO, "schedule %s: job %s created%s", name, id->valuestring,
+                slot > 0 ? "" : " (run now)");
+    } else
         tcd_log(TCD_LOG_WARNING, "schedule %s: no job created: %s", name, err);
     if (out && r == TCD_OK)
         *out = job;

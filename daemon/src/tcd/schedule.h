@@ -24,6 +24,10 @@
  * pass without waiting for them.
  *
  * Locking: the schedule list is guarded by d->lock, like the jobs.
+ *
+ * NEEDSWORK: a fired slot's job is created on the main thread, so the spec check
+ * (`tcd-worker check`, milliseconds, at most TCD_PROBE_TIMEOUT_S) holds up the event loop
+ * meanwhile; worker pipes buffer it. A creation thread would avoid that.
  */
 #ifndef TCD_SCHEDULE_H
 #define TCD_SCHEDULE_H
