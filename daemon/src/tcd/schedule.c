@@ -659,6 +659,7 @@ int tcd_schedules_load(tcd_daemon *d)
         plan_start(s, sched_now(S));
     }
     cJSON_Delete(o);
+    S->gc_pending = 1; /* history limits may have changed, jobs may have ended meanwhile */
     pthread_mutex_lock(&d->lock);
     r = S->n ? save(d) : 0;
     pthread_mutex_unlock(&d->lock);
