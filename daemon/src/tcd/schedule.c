@@ -810,7 +810,7 @@ static size_t take_due(tcd_daemon *d, double now, due *out, size_t cap)
     return n;
 }
 
-/* A train job of schedule `name`, final; newest first order by created. */
+/* qsort: jobs newest first (by created). */
 static int by_created_desc(const void *a, const void *b)
 {
     const tcd_job *x = *(const tcd_job *const *)a, *y = *(const tcd_job *const *)b;
