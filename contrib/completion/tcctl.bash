@@ -1,8 +1,9 @@
 # bash completion for tcctl, the client of tcd.
 #   source <(tcctl completion bash)     or install as
 #   /usr/share/bash-completion/completions/tcctl
-# Completes commands, flags, job ids (from `tcctl -q jobs`) and plugin names
-# (from `tcctl -q plugins`); the daemon is asked only when an id or name is due.
+# Completes commands, flags, job ids (from `tcctl -q jobs`), plugin names
+# (from `tcctl -q plugins`) and schedule names (from `tcctl -q schedule list`);
+# the daemon is asked only when an id or name is due.
 
 _tcctl_socket_args() {
     local i
@@ -26,9 +27,15 @@ _tcctl_plugins() {
     tcctl "${sock[@]}" -q plugins 2>/dev/null
 }
 
+_tcctl_schedules() {
+    local -a sock
+    mapfile -t sock < <(_tcctl_socket_args)
+    tcctl "${sock[@]}" -q schedule list 2>/dev/null
+}
+
 _tcctl() {
     local cur prev cmd i
-    local commands="ping train pull push promote rollback prune jobs status logs cancel wait rm predict plugins completion help version"
+    local commands="ping train pull push promote rollback prune jobs status logs cancel wait rm predict schedule plugins completion help version"
     local global="--json -q --quiet --socket --help --version"
     COMPREPLY=()
     cur="${COMP_WORDS[COMP_CWORD]}"
@@ -144,6 +151,18 @@ _tcctl() {
                 COMPREPLY=($(compgen -W "$(_tcctl_plugins)" -- "$cur"))
             elif [[ "$prev" == plugins ]]; then
                 COMPREPLY=($(compgen -W "show list --json -q --help" -- "$cur"))
+            fi
+            ;;
+        schedule)
+            case "$prev" in
+                schedule) COMPREPLY=($(compgen -W "list add rm run-now --json -q --help" -- "$cur")); return ;;
+                rm | run-now) COMPREPLY=($(compgen -W "$(_tcctl_schedules)" -- "$cur")); return ;;
+                --spec) COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur")); return ;;
+                --concurrency) COMPREPLY=($(compgen -W "allow forbid replace" -- "$cur")); return ;;
+                --cron | --time-zone | --randomized-delay | --keep-succeeded | --keep-failed | add) return ;;
+            esac
+            if [[ "$cur" == -* ]]; then
+                COMPREPLY=($(compgen -W "--cron --spec --time-zone --persistent --randomized-delay --keep-succeeded --keep-failed --suspend --concurrency --if-changed --json -q --help" -- "$cur"))
             fi
             ;;
         completion)

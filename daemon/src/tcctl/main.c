@@ -115,6 +115,22 @@ static const command commands[] = {
      "  ...} is passed as it is). Prints \"LABEL SCORE TEXT\" per text (-q: labels only;\n"
      "  --json: {\"label\", \"id\", \"scores\", \"logits\"} lines). Runs tcd-worker predict on\n"
      "  this machine (beside tcctl, or $TCD_WORKER); the job id is looked up in tcd.\n"},
+    {"schedule", tcctl_cmd_schedule,
+     "schedule [list] | add NAME --cron EXPR --spec FILE [--time-zone TZ] [--persistent] "
+     "[--randomized-delay D] [--keep-succeeded N] [--keep-failed N] [--suspend] "
+     "[--concurrency allow|forbid|replace] [--if-changed] | rm NAME... | run-now NAME",
+     "  tcd's schedules: cron expressions (5 fields: minute hour day-of-month month\n"
+     "  day-of-week, with lists, ranges, steps, names, or @hourly/@daily/@weekly/@monthly/\n"
+     "  @yearly) in a time zone (default UTC) that create a train job from a spec file when\n"
+     "  their slot comes. list shows each schedule's next run, last run and its outcome;\n"
+     "  add creates one (kept across restarts); rm removes one (schedules of tcd's config\n"
+     "  file are changed there); run-now creates the schedule's job at once and prints its\n"
+     "  id. --persistent: a slot missed while tcd was down runs once when it starts.\n"
+     "  --randomized-delay D delays each slot by a random time up to D. History: the newest\n"
+     "  N succeeded (default 3) and failed (default 1) jobs are kept, older ones removed\n"
+     "  with their files. --concurrency (default forbid) and --if-changed are stored and\n"
+     "  shown; tcd applies them once its job creation supports them. A schedule tcd\n"
+     "  refuses exits 2 with a message naming the field.\n"},
     {"plugins", tcctl_cmd_plugins, "plugins [show NAME]",
      "  List the plugins tcd can load, or show one plugin's options.\n"},
     {"completion", cmd_completion, "completion bash",

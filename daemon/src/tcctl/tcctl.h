@@ -8,8 +8,8 @@
  * following a job's events with reconnects), champion.c (promote, rollback: push jobs
  * for a candidate or the previous champion), commands.c (ping, jobs, status,
  * cancel, rm, plugins), prune.c (prune --partials, local), predict.c (predict, local,
- * through tcd-worker), render.c (times, durations, tables,
- * event lines), completion.c (the bash completion script, embedded).
+ * through tcd-worker), schedule.c (schedule list|add|rm|run-now), render.c (times, durations,
+ * tables, event lines), completion.c (the bash completion script, embedded).
  *
  * Command functions return the process exit status (TCCTL_EXIT_*), having
  * printed any message themselves ("tcctl: ..." on stderr). Everything read
@@ -201,6 +201,10 @@ int tcctl_cmd_status(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_cancel(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_rm(tcctl_ctx *c, int argc, char **argv);
 int tcctl_cmd_plugins(tcctl_ctx *c, int argc, char **argv);
+
+/* ---- schedule.c --------------------------------------------------------------------------- */
+
+int tcctl_cmd_schedule(tcctl_ctx *c, int argc, char **argv);
 
 /* ---- predict.c ---------------------------------------------------------------------------- */
 

@@ -283,7 +283,7 @@ static void add_limits(cJSON *lim, const tcd_limits *l)
 
 static enum MHD_Result route_ping(api_ctx *x)
 {
-    static const char *const capv[] = {"jobs", "events", "plugins", "metrics"};
+    static const char *const capv[] = {"jobs", "events", "plugins", "metrics", "schedules"};
     cJSON *o = cJSON_CreateObject();
     cJSON *caps, *lim;
 
@@ -316,9 +316,28 @@ static enum MHD_Result route_health(api_ctx *x)
     return reply_error_obj(x, &e, h, NULL);
 }
 
+/* tcd_metrics_text + the schedules' lines (malloc'd). */
+static char *metrics_text(tcd_daemon *d)
+{
+    char *jobs = tcd_metrics_text(d), *sched = tcd_api__schedules_metrics(d), *all = NULL;
+    size_t a, b;
+
+    if (jobs != NULL && sched != NULL) {
+        a = strlen(jobs);
+        b = strlen(sched);
+        if ((all = malloc(a + b + 1)) != NULL) {
+            memcpy(all, jobs, a);
+            memcpy(all + a, sched, b + 1);
+        }
+    }
+    free(jobs);
+    free(sched);
+    return all;
+}
+
 static enum MHD_Result route_metrics(api_ctx *x)
 {
-    char *text = tcd_metrics_text(x->d);
+    char *text = metrics_text(x->d);
     struct MHD_Response *resp;
 
     if (text == NULL)
@@ -572,6 +591,27 @@ static enum MHD_Result route_job(api_ctx *x)
     return fail(x, 404, "not_found", "no such route");
 }
 
+static enum MHD_Result route_schedules(api_ctx *x)
+{
+    static const char *const no_query[] = {NULL};
+    const char *allow = NULL;
+    tcd_api__error e;
+    cJSON *out = NULL;
+    uid_t uid;
+    int st;
+
+    if (query_get(x, &x->q, no_query) != 0)
+        return reply_error(x, &x->q.err);
+    if (peer_uid(x, &uid) != 0)
+        return fail(x, 500, "internal", "cannot read the caller's credentials");
+    st = tcd_api__schedules(x->d, x->method, x->seg + 1, x->nseg - 1,
+                            x->r->body != NULL ? x->r->body : "", x->r->body_len, &x->r->lim, uid,
+                            &out, &allow, &e);
+    if (st < 0)
+        return reply_error_obj(x, &e, NULL, allow);
+    return reply_json(x, (unsigned)st, out, NULL);
+}
+
 static enum MHD_Result route(api_ctx *x)
 {
     static const api_method jobs[] = {{MHD_HTTP_METHOD_GET, jobs_list, list_params},
@@ -590,6 +630,8 @@ static enum MHD_Result route(api_ctx *x)
         return get_only(x, plugins_list, no_params);
     if (x->nseg >= 2 && strcmp(s0, "jobs") == 0)
         return route_job(x);
+    if (x->nseg <= 3 && strcmp(s0, "schedules") == 0)
+        return route_schedules(x);
     if (x->nseg == 2 && strcmp(s0, "plugins") == 0) {
         if (!plugin_name_valid(x->seg[1]))
             return fail(x, 400, "bad_request", "invalid plugin name");

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <microhttpd.h>
 
@@ -82,5 +83,17 @@ void tcd_api__create_dispose(tcd_api__create *c);
 struct MHD_Response *tcd_api__events_response(tcd_daemon *d, struct MHD_Connection *conn,
                                               const char *id, int64_t since, int follow,
                                               tcd_api__error *e);
+
+/*
+ * The /v1/schedules routes (api_schedules.c). seg: the path segments after "schedules". On
+ * success returns the HTTP status (200, 201) with *out (owned by the caller); otherwise -1 with
+ * e set, and *allow set for a 405.
+ */
+int tcd_api__schedules(tcd_daemon *d, const char *method, char *const *seg, size_t nseg,
+                       const char *body, size_t body_len, const tcd_limits *lim, uid_t uid,
+                       cJSON **out, const char **allow, tcd_api__error *e);
+
+/* The schedules' lines of /v1/metrics (malloc'd; NULL on OOM). */
+char *tcd_api__schedules_metrics(tcd_daemon *d);
 
 #endif /* TCD_API_H */

@@ -1,5 +1,6 @@
 /*
- * config.c - tcd.yaml: one flat mapping of known keys (contrib/tcd.yaml).
+ * config.c - tcd.yaml: one flat mapping of known keys (contrib/tcd.yaml), and the
+ * `schedules:` list (schedule.h), each checked by tcd_schedule_validate.
  * Unknown keys and ill-typed values are refused naming file:line and key.
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <yaml.h>
 
 #include "internal.h"
+#include "schedule.h"
 
 void tcd_config_defaults(tcd_config *c)
 {
@@ -40,6 +42,7 @@ void tcd_config_dispose(tcd_config *c)
     for (i = 0; i < c->n_plugin_dirs; i++)
         free(c->plugin_dirs[i]);
     free(c->plugin_dirs);
+    cJSON_Delete(c->schedules);
     memset(c, 0, sizeof(*c));
 }
 
@@ -175,6 +178,8 @@ static int set_scalar(tcd_config *c, cfg_parse *p, const char *key, const char *
             return bad(p, line, key, "out of memory");
     } else if (!strcmp(key, "plugin_dirs")) {
         return bad(p, line, key, "must be a list of directories");
+    } else if (!strcmp(key, "schedules")) {
+        return bad(p, line, key, "must be a list of schedules (name, cron, spec, ...)");
     } else {
         return bad(p, line, key, "is not a known key");
     }
@@ -227,7 +232,82 @@ static int read_dirs(tcd_config *c, yaml_parser_t *y, cfg_parse *p, size_t line)
     }
 }
 
-/* Top-level mapping: key scalar, then a scalar or (plugin_dirs) a sequence. */
+/* One `schedules:` item: a mapping of scalars, into a JSON object of strings (+ "_line"). */
+static int read_schedule(cJSON *list, yaml_parser_t *y, cfg_parse *p, size_t line)
+{
+    cJSON *o = cJSON_CreateObject();
+    yaml_event_t k, v;
+    const cJSON *name;
+    char key[64], err[768];
+
+    if (!o || !cJSON_AddItemToArray(list, o))
+        return bad(p, line, "schedules", "out of memory");
+    cJSON_AddNumberToObject(o, "_line", (double)line);
+    for (;;) {
+        size_t kl;
+        if (next_event(y, &k, p) < 0)
+            return -1;
+        if (k.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&k);
+            break;
+        }
+        kl = k.start_mark.line + 1;
+        if (k.type != YAML_SCALAR_EVENT) {
+            yaml_event_delete(&k);
+            return bad(p, kl, "schedules", "keys of a schedule must be plain names");
+        }
+        snprintf(key, sizeof(key), "%s", (const char *)k.data.scalar.value);
+        yaml_event_delete(&k);
+        if (next_event(y, &v, p) < 0)
+            return -1;
+        if (v.type != YAML_SCALAR_EVENT || cJSON_GetObjectItemCaseSensitive(o, key) ||
+            cJSON_GetArraySize(o) > 32) {
+            yaml_event_delete(&v);
+            return bad(p, kl, key, "must be a single value, once per schedule");
+        }
+        if (!cJSON_AddStringToObject(o, key, (const char *)v.data.scalar.value)) {
+            yaml_event_delete(&v);
+            return bad(p, kl, key, "out of memory");
+        }
+        yaml_event_delete(&v);
+    }
+    if (tcd_schedule_validate(o, 0, err, sizeof(err)) < 0) {
+        name = cJSON_GetObjectItemCaseSensitive(o, "name");
+        snprintf(p->err, p->errcap, "%s:%zu: schedule '%.64s': %s", p->file, line,
+                 cJSON_IsString(name) ? name->valuestring : "?", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_schedules(tcd_config *c, yaml_parser_t *y, cfg_parse *p, size_t line)
+{
+    yaml_event_t e;
+
+    cJSON_Delete(c->schedules);
+    if (!(c->schedules = cJSON_CreateArray()))
+        return bad(p, line, "schedules", "out of memory");
+    for (;;) {
+        size_t l;
+        if (next_event(y, &e, p) < 0)
+            return -1;
+        l = e.start_mark.line + 1;
+        if (e.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&e);
+            return 0;
+        }
+        if (e.type != YAML_MAPPING_START_EVENT ||
+            cJSON_GetArraySize(c->schedules) >= TCD_MAX_SCHEDULES) {
+            yaml_event_delete(&e);
+            return bad(p, l, "schedules", "must be a list of at most 256 mappings");
+        }
+        yaml_event_delete(&e);
+        if (read_schedule(c->schedules, y, p, l) < 0)
+            return -1;
+    }
+}
+
+/* Top-level mapping: key scalar, then a scalar or (plugin_dirs, schedules) a sequence. */
 static int read_mapping(tcd_config *c, yaml_parser_t *y, cfg_parse *p)
 {
     yaml_event_t k, v;
@@ -255,6 +335,12 @@ static int read_mapping(tcd_config *c, yaml_parser_t *y, cfg_parse *p)
         if (v.type == YAML_SEQUENCE_START_EVENT && !strcmp(key, "plugin_dirs")) {
             yaml_event_delete(&v);
             if (read_dirs(c, y, p, line) < 0)
+                return -1;
+            continue;
+        }
+        if (v.type == YAML_SEQUENCE_START_EVENT && !strcmp(key, "schedules")) {
+            yaml_event_delete(&v);
+            if (read_schedules(c, y, p, line) < 0)
                 return -1;
             continue;
         }

@@ -121,8 +121,8 @@ void tcd_loop_on_pipes(tcd_daemon *d, const struct pollfd *fds, size_t n);
 /* Reap exited workers (after SIGCHLD). */
 void tcd_loop_reap(tcd_daemon *d);
 
-/* Start queued jobs, fire due timeouts and grace kills; returns the next deadline (mono), 0 = none.
- */
+/* Fire due schedules, start queued jobs, fire due timeouts and grace kills; returns the next
+ * deadline (mono), 0 = none. */
 double tcd_loop_tick(tcd_daemon *d);
 
 /* Number of running workers. */

@@ -36,6 +36,7 @@
 #include <yaml.h>
 
 #include "jobs.h"
+#include "schedule.h"
 
 static const char *const state_names[TCD_JOB_STATE_MAX] = {
     "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"};
@@ -214,6 +215,7 @@ void tcd_job__free(tcd_job *j)
         close(j->out_fd);
     free(j->line);
     cJSON_Delete(j->worker_result);
+    free(j->schedule);
     free(j);
 }
 
@@ -317,6 +319,10 @@ static cJSON *job_json(const tcd_job *j, int disk)
         add_str(o, "output", out);
         free(out);
         add_str(o, "push_job", j->push_job[0] ? j->push_job : NULL);
+        if (j->schedule) {
+            add_str(o, "schedule", j->schedule);
+            add_time(o, "slot", j->slot);
+        }
     }
     add_dup(o, "progress", j->progress);
     add_dup(o, "result", j->result);
@@ -565,6 +571,8 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
+    if (j->schedule)
+        tcd_schedules__job_finished(d, j);
     if (j->push_pending) {
         test_crash_point("before-auto-push");
         tcd_job__queue_push(d, j);
@@ -932,6 +940,8 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
         goto bad;
     }
     j->prev_pid = (pid_t)num(x, "pid", 0);
+    if (j->kind == TCD_JOB_TRAIN && (j->schedule = str_dup(o, "schedule")))
+        j->slot = num(o, "slot", 0);
     load_events(j);
     goto out;
 bad:
@@ -1187,9 +1197,35 @@ static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const c
     return TCD_OK;
 }
 
+/* What created a train job besides the API: a schedule's slot (schedule.c). NULL: the API. */
+typedef struct job_origin {
+    const char *schedule;
+    double slot;
+} job_origin;
+
+static int create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
+                        size_t n_sets, const char *name, double timeout_s, const job_origin *origin,
+                        cJSON **out, char *err, size_t errcap);
+
 int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
                     size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
                     size_t errcap)
+{
+    return create_train(d, owner, spec_yaml, sets, n_sets, name, timeout_s, NULL, out, err, errcap);
+}
+
+int tcd_jobs_create_scheduled(tcd_daemon *d, uid_t owner, const char *spec_yaml,
+                              const char *schedule, double slot, cJSON **out, char *err,
+                              size_t errcap)
+{
+    job_origin o = {schedule, slot};
+
+    return create_train(d, owner, spec_yaml, NULL, 0, schedule, 0, &o, out, err, errcap);
+}
+
+static int create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
+                        size_t n_sets, const char *name, double timeout_s, const job_origin *origin,
+                        cJSON **out, char *err, size_t errcap)
 {
     char id[18], *tmp = NULL, *spec_path = NULL, *json_path = NULL, *final_dir = NULL;
     tcd_job *j = NULL;
@@ -1225,10 +1261,13 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
     locked = 1;
     if ((r = admit(d, err, errcap)) < 0)
         goto out;
-    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, name, timeout_s))) {
+    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, name, timeout_s)) ||
+        (origin && !(j->schedule = strdup(origin->schedule)))) {
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }
+    if (origin)
+        j->slot = origin->slot;
     if ((r = publish_job(d, j, json_path, tmp, final_dir, out, err, errcap)) < 0)
         goto out;
     free(tmp);

@@ -90,6 +90,11 @@ typedef struct tcd_job {
     uid_t cancel_uid;
     double deadline; /* mono: timeout, 0 = none */
     double kill_at;  /* mono: SIGKILL, 0 = none */
+
+    /* train jobs of a schedule (schedule.c): its name, NULL for others; the slot's time (Unix
+     * seconds), 0 for `tcctl schedule run-now` */
+    char *schedule;
+    double slot;
 } tcd_job;
 
 const char *tcd_job__state_name(tcd_job_state s);
@@ -145,6 +150,15 @@ void tcd_job__wake(tcd_daemon *d);
 tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap);
 
 int tcd_job__add(tcd_daemon *d, tcd_job *j);
+
+/*
+ * tcd_jobs_create for schedule.c: a train job of schedule `schedule`, for the slot at `slot`
+ * (Unix seconds; 0: run now), named after the schedule; job.json gets "schedule" and "slot"
+ * from the start.
+ */
+int tcd_jobs_create_scheduled(tcd_daemon *d, uid_t owner, const char *spec_yaml,
+                              const char *schedule, double slot, cJSON **out, char *err,
+                              size_t errcap);
 void tcd_job__free(tcd_job *j);
 
 #endif /* TCD_JOBS_H */

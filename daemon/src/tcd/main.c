@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "schedule.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -278,6 +279,8 @@ static void reload(tcd_daemon *d, tcd_loop *l)
             tcd_log(TCD_LOG_WARNING, "reload: state_dir changed; restart required");
         if (nc.socket_path && strcmp(nc.socket_path, d->cfg.socket_path))
             tcd_log(TCD_LOG_WARNING, "reload: socket changed; restart required");
+        if (!cJSON_Compare(nc.schedules, d->cfg.schedules, 1) && (nc.schedules || d->cfg.schedules))
+            tcd_log(TCD_LOG_WARNING, "reload: schedules changed; restart required");
         tcd_log(TCD_LOG_INFO, "reloaded %s", l->config);
     }
     tcd_config_dispose(&nc);
@@ -572,7 +575,7 @@ int main(int argc, char **argv)
     }
     if (prepare_state(&d, &l) < 0 || open_listener(&d, &l) < 0)
         goto out;
-    if (tcd_jobs_load(&d) < 0)
+    if (tcd_jobs_load(&d) < 0 || tcd_schedules_load(&d) < 0)
         goto out;
     if (tcd_api_start(&d, l.listen_fd, err, sizeof(err)) != TCD_OK) {
         tcd_log(TCD_LOG_ERR, "cannot start the HTTP server: %s", err);
@@ -602,6 +605,7 @@ out:
         if (!l.activated && d.cfg.socket_path)
             unlink(d.cfg.socket_path);
     }
+    tcd_schedules_free(&d);
     tcd_jobs_free(&d);
     tcd_plugins_dispose(&d);
     if (d.wake_fd >= 0)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "schedule.h"
 
 /* A job the daemon had to resume this many times is given up (`interrupted`). */
 #define MAX_ATTEMPTS 10
@@ -580,10 +581,11 @@ static void check_timers(tcd_daemon *d, tcd_job *j, double now)
 
 double tcd_loop_tick(tcd_daemon *d)
 {
-    double now = tcd_mono(), next = 0;
+    double now, next = tcd_schedules_tick(d); /* due schedules queue their jobs first */
     size_t i;
     int running[2];
 
+    now = tcd_mono();
     pthread_mutex_lock(&d->lock);
     running[0] = running_pool(d, 0);
     running[1] = running_pool(d, 1);

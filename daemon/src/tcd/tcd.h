@@ -63,9 +63,11 @@ typedef struct tcd_config {
     size_t n_plugin_dirs;
     unsigned socket_mode; /* 0660 */
     tcd_limits limits;
+    cJSON *schedules; /* `schedules:` definitions (schedule.h), strings and "_line"; NULL: none */
 } tcd_config;
 
 struct tcd_job;
+struct tcd_schedules;
 struct MHD_Daemon;
 
 /*
@@ -87,6 +89,8 @@ typedef struct tcd_daemon {
     /* plugin probe cache (plugins.c) */
     cJSON *plugins_cache;
     char *plugins_cache_key; /* paths + sizes + mtimes it was built from */
+    /* schedules (schedule.c) */
+    struct tcd_schedules *sched;
 } tcd_daemon;
 
 /* ---- jobs (jobs.c) ------------------------------------------------------------------------ */
