@@ -16,8 +16,8 @@ static const char *or_str(const char *s, const char *fallback)
     return s ? s : fallback;
 }
 
-static const char *const job_states[] = {"queued",    "running",   "succeeded",  "failed",
-                                         "cancelled", "timed_out", "interrupted"};
+static const char *const job_states[] = {"queued",    "running",   "succeeded",   "failed",
+                                         "cancelled", "timed_out", "interrupted", "missed"};
 
 int tcctl_job_id_valid(const char *s)
 {

@@ -26,6 +26,12 @@
 /* Longest job name and --set entry. */
 #define TCD_MAX_NAME 256
 #define TCD_MAX_SET_LEN 4096
+/* Longest schedule key and idempotency key (docs/api.md "Scheduled runs"). */
+#define TCD_MAX_KEY 256
+/* Longest data or model revision (a Hub commit is 40 hex digits; a fingerprint is shorter). */
+#define TCD_MAX_REVISION 128
+/* Longest deadline_s. */
+#define TCD_MAX_DEADLINE_S 1e7
 /* Most entries under a push source directory that tcd walks to check their owner. */
 #define TCD_MAX_PUSH_ENTRIES 100000
 /* Deepest directory nesting under a push source that tcd walks. */

@@ -38,7 +38,7 @@
 #include "jobs.h"
 
 static const char *const state_names[TCD_JOB_STATE_MAX] = {
-    "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"};
+    "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted", "missed"};
 
 const char *tcd_job__state_name(tcd_job_state s)
 {
@@ -65,6 +65,23 @@ static const char *const kind_names[TCD_JOB_KIND_MAX] = {"train", "pull", "push"
 const char *tcd_job__kind_name(tcd_job_kind k)
 {
     return (unsigned)k < TCD_JOB_KIND_MAX ? kind_names[k] : "unknown";
+}
+
+static const char *const concurrency_names[TCD_CONCURRENCY_MAX] = {"allow", "forbid", "replace"};
+
+int tcd_concurrency_from_name(const char *s)
+{
+    int i;
+
+    for (i = 0; s && i < TCD_CONCURRENCY_MAX; i++)
+        if (!strcmp(s, concurrency_names[i]))
+            return i;
+    return -1;
+}
+
+const char *tcd_concurrency_name(tcd_concurrency c)
+{
+    return (unsigned)c < TCD_CONCURRENCY_MAX ? concurrency_names[c] : "allow";
 }
 
 int tcd_job__is_transfer(const tcd_job *j)
@@ -214,6 +231,10 @@ void tcd_job__free(tcd_job *j)
         close(j->out_fd);
     free(j->line);
     cJSON_Delete(j->worker_result);
+    free(j->schedule_key);
+    free(j->idempotency_key);
+    free(j->data_revision);
+    free(j->model_revision);
     free(j);
 }
 
@@ -317,6 +338,16 @@ static cJSON *job_json(const tcd_job *j, int disk)
         add_str(o, "output", out);
         free(out);
         add_str(o, "push_job", j->push_job[0] ? j->push_job : NULL);
+        add_str(o, "schedule_key", j->schedule_key);
+        add_str(o, "idempotency_key", j->idempotency_key);
+        cJSON_AddBoolToObject(o, "if_changed", j->if_changed);
+        cJSON_AddStringToObject(o, "concurrency", tcd_concurrency_name(j->concurrency));
+        if (j->deadline_s > 0)
+            cJSON_AddNumberToObject(o, "deadline_s", j->deadline_s);
+        else
+            cJSON_AddNullToObject(o, "deadline_s");
+        add_str(o, "data_revision", j->data_revision);
+        add_str(o, "model_revision", j->model_revision);
     }
     add_dup(o, "progress", j->progress);
     add_dup(o, "result", j->result);
@@ -511,6 +542,60 @@ static void result_take(tcd_job *j, const cJSON *r, const char *key, int types)
 static void plan_push(tcd_daemon *d, tcd_job *j);
 static void test_crash_point(const char *name);
 
+/* A revision as the worker or the spec check reports it: 1..TCD_MAX_REVISION printable bytes. */
+static int revision_ok(const cJSON *v)
+{
+    const char *c;
+
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > TCD_MAX_REVISION)
+        return 0;
+    for (c = v->valuestring; *c; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Replace *dst with key of o when it is a valid revision or null ("" and absent: keep *dst). */
+static void revision_take(char **dst, const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    char *c;
+
+    if (cJSON_IsNull(v)) {
+        free(*dst);
+        *dst = NULL;
+    } else if (revision_ok(v) && (c = strdup(v->valuestring))) {
+        free(*dst);
+        *dst = c;
+    }
+}
+
+/*
+ * A succeeded train job records what it trained on: the worker's result event carries
+ * "data_revision" (the dataset's Hub commit, else the data plugin's fingerprint, as
+ * data_fingerprint in metrics.json) and "model_revision" (model.from's Hub commit, null for a
+ * local folder or none), computed as the spec check computes them for if_changed.
+ */
+static void take_revisions(tcd_job *j, const cJSON *r)
+{
+    if (!r)
+        return;
+    revision_take(&j->data_revision, r, "data_revision");
+    revision_take(&j->model_revision, r, "model_revision");
+}
+
+/* One line in tcd's log (the journal) for each finished job of a schedule or idempotency key. */
+static void log_outcome(const tcd_job *j)
+{
+    if (!j->schedule_key && !j->idempotency_key)
+        return;
+    tcd_log(j->state == TCD_JOB_SUCCEEDED ? TCD_LOG_NOTICE : TCD_LOG_WARNING,
+            "schedule '%.200s': job %s %s%s%.300s (data %.64s, model %.64s)",
+            j->schedule_key ? j->schedule_key : "-", j->id, tcd_job__state_name(j->state),
+            j->reason ? ": " : "", j->reason ? j->reason : "",
+            j->data_revision ? j->data_revision : "-", j->model_revision ? j->model_revision : "-");
+}
+
 void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason)
 {
     cJSON *r = j->worker_result, *m;
@@ -519,8 +604,10 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     j->state = s;
     set_reason(j, reason);
     j->finished = tcd_now();
-    if (j->kind == TCD_JOB_TRAIN && s == TCD_JOB_SUCCEEDED)
+    if (j->kind == TCD_JOB_TRAIN && s == TCD_JOB_SUCCEEDED) {
+        take_revisions(j, r);
         plan_push(d, j);
+    }
     emit_state(d, j);
 
     if (!r) {
@@ -560,6 +647,7 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
+    log_outcome(j);
     if (j->push_pending) {
         test_crash_point("before-auto-push");
         tcd_job__queue_push(d, j);
@@ -851,6 +939,27 @@ static int load_sets(tcd_job *j, const cJSON *arr)
     return 0;
 }
 
+/* The scheduling members of a train job's job.json. -1 on OOM. */
+static int load_schedule(tcd_job *j, const cJSON *o)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "concurrency");
+    int c = tcd_concurrency_from_name(cJSON_IsString(v) ? v->valuestring : NULL);
+
+    j->concurrency = c < 0 ? TCD_CONCURRENCY_ALLOW : (tcd_concurrency)c;
+    j->if_changed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "if_changed"));
+    j->deadline_s = num(o, "deadline_s", 0);
+    if (j->deadline_s < 0)
+        j->deadline_s = 0;
+    revision_take(&j->data_revision, o, "data_revision");
+    revision_take(&j->model_revision, o, "model_revision");
+    if ((cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(o, "schedule_key")) &&
+         !(j->schedule_key = strdup(v->valuestring))) ||
+        (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(o, "idempotency_key")) &&
+         !(j->idempotency_key = strdup(v->valuestring))))
+        return -1;
+    return 0;
+}
+
 tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
 {
     tcd_job *j = job_new(d, id);
@@ -926,6 +1035,10 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
         goto bad;
     }
     j->prev_pid = (pid_t)num(x, "pid", 0);
+    if (j->kind == TCD_JOB_TRAIN && load_schedule(j, o) < 0) {
+        fail(0, err, errcap, "out of memory");
+        goto bad;
+    }
     load_events(j);
     goto out;
 bad:
@@ -1066,11 +1179,37 @@ static int check_args(tcd_daemon *d, const char *spec_yaml, const char *const *s
     return TCD_OK;
 }
 
-/* Run `tcd-worker check spec.yaml --set... --json` in dir. */
-static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, size_t n_sets,
-                      char *err, size_t errcap)
+/* What the spec check found out besides the verdict (with --revisions). */
+typedef struct spec_check {
+    int revisions;        /* ask for them */
+    char *data_revision;  /* malloc'd; NULL: the data has none */
+    char *model_revision; /* malloc'd; NULL: no Hub model */
+} spec_check;
+
+/*
+ * The revisions of a check verdict: {"revisions":{"data":R|null,"model":R|null}}, or
+ * {"revisions_error":{"message"}} when the Hub could not be asked (503 unavailable: try later).
+ */
+static int take_check_revisions(spec_check *sc, const cJSON *o, char *err, size_t errcap)
 {
-    const char **argv = calloc(n_sets * 2 + 6, sizeof(char *));
+    const cJSON *rev = cJSON_GetObjectItemCaseSensitive(o, "revisions");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "revisions_error");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+    if (e || !cJSON_IsObject(rev))
+        return fail(TCD_E_UNAVAILABLE, err, errcap,
+                    "cannot resolve the revisions of the dataset and base model: %.300s",
+                    cJSON_IsString(msg) ? msg->valuestring : "the spec check did not say");
+    revision_take(&sc->data_revision, rev, "data");
+    revision_take(&sc->model_revision, rev, "model");
+    return TCD_OK;
+}
+
+/* Run `tcd-worker check spec.yaml --set... --json [--revisions]` in dir. */
+static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, size_t n_sets,
+                      spec_check *sc, char *err, size_t errcap)
+{
+    const char **argv = calloc(n_sets * 2 + 7, sizeof(char *));
     char *out = NULL, *last;
     cJSON *o = NULL, *ok, *msg;
     size_t i, k = 0;
@@ -1086,6 +1225,8 @@ static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, s
         argv[k++] = sets[i];
     }
     argv[k++] = "--json";
+    if (sc && sc->revisions)
+        argv[k++] = "--revisions";
     argv[k] = NULL;
     r = tcd_run_capture(&d->cfg, argv, dir, TCD_PROBE_TIMEOUT_S, &out, &st, err, errcap);
     if (r < 0) {
@@ -1100,7 +1241,7 @@ static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, s
     ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
     msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "error"), "message");
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && cJSON_IsTrue(ok)) {
-        r = TCD_OK;
+        r = sc && sc->revisions ? take_check_revisions(sc, o, err, errcap) : TCD_OK;
     } else if (cJSON_IsFalse(ok) || (WIFEXITED(st) && WEXITSTATUS(st) == 78)) {
         r = fail(TCD_E_INVALID_SPEC, err, errcap, "%s",
                  cJSON_IsString(msg) ? msg->valuestring : "the spec was refused");
@@ -1117,8 +1258,8 @@ out:
 }
 
 static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char *spec_yaml,
-                          const char *const *sets, size_t n_sets, const char *name,
-                          double timeout_s)
+                          const char *const *sets, size_t n_sets, const tcd_train_opts *o,
+                          spec_check *sc)
 {
     tcd_job *j = job_new(d, id);
     size_t i;
@@ -1128,8 +1269,13 @@ static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char
     j->owner = owner;
     j->state = TCD_JOB_QUEUED;
     j->created = tcd_now();
-    j->timeout_s = timeout_s > 0 ? timeout_s : d->cfg.limits.default_timeout_s;
-    if ((name && *name && !(j->name = strdup(name))) ||
+    j->timeout_s = o->timeout_s > 0 ? o->timeout_s : d->cfg.limits.default_timeout_s;
+    j->if_changed = o->if_changed;
+    j->concurrency = o->concurrency;
+    j->deadline_s = o->deadline_s > 0 ? o->deadline_s : 0;
+    if ((o->name && *o->name && !(j->name = strdup(o->name))) ||
+        (o->schedule_key && !(j->schedule_key = strdup(o->schedule_key))) ||
+        (o->idempotency_key && !(j->idempotency_key = strdup(o->idempotency_key))) ||
         !(j->spec = spec_json(spec_yaml, sets, n_sets)) ||
         !(j->sets = calloc(n_sets + 1, sizeof(char *))))
         goto oom;
@@ -1137,6 +1283,9 @@ static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char
         if (!(j->sets[i] = strdup(sets[i])))
             goto oom;
     j->n_sets = n_sets;
+    j->data_revision = sc->data_revision; /* moved into the job */
+    j->model_revision = sc->model_revision;
+    sc->data_revision = sc->model_revision = NULL;
     return j;
 oom:
     tcd_job__free(j);
@@ -1181,21 +1330,206 @@ static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const c
     return TCD_OK;
 }
 
+/* ---- scheduled runs: keys, if_changed, concurrency ------------------------------------------ */
+
+/* A schedule or idempotency key: 1..TCD_MAX_KEY bytes without control characters, or NULL. */
+static int check_key(const char *what, const char *k, char *err, size_t errcap)
+{
+    const char *c;
+
+    if (!k)
+        return TCD_OK;
+    if (!*k || strlen(k) > TCD_MAX_KEY)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "%s must be 1..%d bytes", what, TCD_MAX_KEY);
+    for (c = k; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return fail(TCD_E_BAD_REQUEST, err, errcap, "%s has control characters", what);
+    return TCD_OK;
+}
+
+static int check_train_opts(const tcd_train_opts *o, char *err, size_t errcap)
+{
+    int r;
+
+    if ((r = check_key("schedule_key", o->schedule_key, err, errcap)) < 0 ||
+        (r = check_key("idempotency_key", o->idempotency_key, err, errcap)) < 0)
+        return r;
+    if ((unsigned)o->concurrency >= TCD_CONCURRENCY_MAX)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "unknown concurrency policy");
+    if (!o->schedule_key && (o->if_changed || o->concurrency != TCD_CONCURRENCY_ALLOW))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "%s needs a schedule_key",
+                    o->if_changed ? "if_changed" : "concurrency forbid or replace");
+    if (!isfinite(o->deadline_s) || o->deadline_s < 0 || o->deadline_s > TCD_MAX_DEADLINE_S)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "deadline_s must be in [0, %.0f]",
+                    TCD_MAX_DEADLINE_S);
+    return TCD_OK;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The owner's train job with that idempotency key, or NULL. */
+static tcd_job *find_idempotent(tcd_daemon *d, uid_t owner, const char *key)
+{
+    size_t i;
+
+    for (i = 0; key && i < d->n_jobs; i++)
+        if (d->jobs[i]->kind == TCD_JOB_TRAIN && d->jobs[i]->owner == owner &&
+            str_eq(d->jobs[i]->idempotency_key, key))
+            return d->jobs[i];
+    return NULL;
+}
+
+/* The owner's train job of schedule key that finished last in state `succeeded`, or NULL. */
+static const tcd_job *last_succeeded(const tcd_daemon *d, uid_t owner, const char *key)
+{
+    const tcd_job *best = NULL;
+    size_t i;
+
+    for (i = 0; i < d->n_jobs; i++) {
+        const tcd_job *j = d->jobs[i];
+        if (j->kind == TCD_JOB_TRAIN && j->owner == owner && j->state == TCD_JOB_SUCCEEDED &&
+            str_eq(j->schedule_key, key) && (!best || j->finished > best->finished))
+            best = j;
+    }
+    return best;
+}
+
+/* The owner's first queued or running train job of schedule key (after `from`), or NULL. */
+static tcd_job *active_of_key(tcd_daemon *d, uid_t owner, const char *key, size_t *from)
+{
+    for (; *from < d->n_jobs; (*from)++) {
+        tcd_job *j = d->jobs[*from];
+        if (j->kind == TCD_JOB_TRAIN && j->owner == owner && !tcd_job__final(j->state) &&
+            str_eq(j->schedule_key, key))
+            return j;
+    }
+    return NULL;
+}
+
+/* {"skipped":{"code","message","job","schedule_key","data_revision","model_revision"}} */
+static cJSON *skipped_json(const char *code, const char *message, const tcd_job *by,
+                           const char *key, const spec_check *sc)
+{
+    cJSON *o = cJSON_CreateObject(), *x = o ? cJSON_AddObjectToObject(o, "skipped") : NULL;
+
+    if (!x) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON_AddStringToObject(x, "code", code);
+    cJSON_AddStringToObject(x, "message", message);
+    add_str(x, "job", by ? by->id : NULL);
+    add_str(x, "schedule_key", key);
+    add_str(x, "data_revision", sc->data_revision);
+    add_str(x, "model_revision", sc->model_revision);
+    return o;
+}
+
+/*
+ * With d->lock held: the answers that make no new job. Returns 1 with *out and *how set, 0 when a
+ * job is to be made, or a tcd_status. probed: sc holds the revisions (if_changed is decided).
+ */
+static int decide(tcd_daemon *d, uid_t owner, const tcd_train_opts *o, const spec_check *sc,
+                  int probed, cJSON **out, tcd_create_outcome *how, char *err, size_t errcap)
+{
+    const char *key = o->schedule_key;
+    const tcd_job *last;
+    tcd_job *j;
+    char msg[512];
+    size_t from = 0;
+
+    if ((j = find_idempotent(d, owner, o->idempotency_key))) {
+        *how = TCD_CREATE_EXISTING;
+        tcd_log(TCD_LOG_INFO, "idempotency key '%.200s' of uid %u: job %s exists (%s); no new job",
+                o->idempotency_key, (unsigned)owner, j->id, tcd_job__state_name(j->state));
+        *out = job_json(j, 0);
+    } else if (probed && o->if_changed && sc->data_revision &&
+               (last = last_succeeded(d, owner, key)) &&
+               str_eq(last->data_revision, sc->data_revision) &&
+               str_eq(last->model_revision, sc->model_revision)) {
+        snprintf(msg, sizeof(msg), "unchanged since job %s: data %.64s, model %.64s; no job made",
+                 last->id, sc->data_revision, sc->model_revision ? sc->model_revision : "-");
+        *how = TCD_CREATE_SKIPPED;
+        *out = skipped_json("unchanged", msg, last, key, sc);
+    } else if (o->concurrency == TCD_CONCURRENCY_FORBID &&
+               (j = active_of_key(d, owner, key, &from))) {
+        snprintf(msg, sizeof(msg),
+                 "job %s of this schedule is %s (concurrency forbid); no job made", j->id,
+                 tcd_job__state_name(j->state));
+        *how = TCD_CREATE_SKIPPED;
+        *out = skipped_json("concurrency_forbid", msg, j, key, sc);
+    } else {
+        return 0;
+    }
+    if (!*out)
+        return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    if (*how == TCD_CREATE_SKIPPED)
+        tcd_log(TCD_LOG_NOTICE, "schedule '%.200s' of uid %u: %s", key, (unsigned)owner, msg);
+    return 1;
+}
+
+/* With d->lock held: concurrency replace: cancel the other queued or running jobs of j's key. */
+static void replace_active(tcd_daemon *d, const tcd_job *j)
+{
+    char reason[64];
+    size_t from = 0;
+    tcd_job *old;
+
+    snprintf(reason, sizeof(reason), "replaced by job %s", j->id);
+    for (; (old = active_of_key(d, j->owner, j->schedule_key, &from)); from++) {
+        if (old == j)
+            continue;
+        tcd_log(TCD_LOG_NOTICE, "schedule '%.200s': job %s (%s) %s", j->schedule_key, old->id,
+                tcd_job__state_name(old->state), reason);
+        if (old->state == TCD_JOB_QUEUED) {
+            tcd_job__finish(d, old, TCD_JOB_CANCELLED, reason);
+        } else if (old->pid > 0 && old->stop == TCD_STOP_NONE) {
+            old->stop = TCD_STOP_REPLACE;
+            snprintf(old->replaced_by, sizeof(old->replaced_by), "%s", j->id);
+            kill(-old->pid, SIGTERM);
+            old->kill_at = tcd_mono() + d->cfg.limits.cancel_grace_s;
+            tcd_job__log(d, old, "info", "%s (concurrency replace); stopping the worker", reason);
+        }
+    }
+}
+
 int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
                     size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
                     size_t errcap)
 {
+    tcd_train_opts o;
+    tcd_create_outcome how;
+
+    memset(&o, 0, sizeof(o));
+    o.name = name;
+    o.timeout_s = timeout_s;
+    return tcd_jobs_create_train(d, owner, spec_yaml, sets, n_sets, &o, out, &how, err, errcap);
+}
+
+int tcd_jobs_create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml,
+                          const char *const *sets, size_t n_sets, const tcd_train_opts *opts,
+                          cJSON **out, tcd_create_outcome *how, char *err, size_t errcap)
+{
     char id[18], *tmp = NULL, *spec_path = NULL, *json_path = NULL, *final_dir = NULL;
+    spec_check sc = {0, NULL, NULL};
     tcd_job *j = NULL;
     int r, locked = 0;
 
-    if ((r = check_args(d, spec_yaml, sets, n_sets, name, timeout_s, err, errcap)) < 0)
+    *how = TCD_CREATE_NEW;
+    if ((r = check_args(d, spec_yaml, sets, n_sets, opts->name, opts->timeout_s, err, errcap)) <
+            0 ||
+        (r = check_train_opts(opts, err, errcap)) < 0)
         return r;
+    /* the answers that need no spec check (an idempotent repeat, forbid) before running it */
     pthread_mutex_lock(&d->lock);
-    r = admit(d, err, errcap);
+    if ((r = decide(d, owner, opts, &sc, 0, out, how, err, errcap)) == 0)
+        r = admit(d, err, errcap);
     pthread_mutex_unlock(&d->lock);
-    if (r < 0)
-        return r;
+    if (r != 0)
+        return r > 0 ? TCD_OK : r;
     if (new_id(id) < 0)
         return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
     tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
@@ -1213,13 +1547,18 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
         tcd_log(TCD_LOG_ERR, "%s", err);
         goto out;
     }
-    if ((r = check_spec(d, tmp, sets, n_sets, err, errcap)) < 0)
+    sc.revisions = opts->if_changed;
+    if ((r = check_spec(d, tmp, sets, n_sets, &sc, err, errcap)) < 0)
         goto out;
     pthread_mutex_lock(&d->lock);
     locked = 1;
+    if ((r = decide(d, owner, opts, &sc, 1, out, how, err, errcap)) != 0) {
+        r = r > 0 ? TCD_OK : r;
+        goto out;
+    }
     if ((r = admit(d, err, errcap)) < 0)
         goto out;
-    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, name, timeout_s))) {
+    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, opts, &sc))) {
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }
@@ -1227,13 +1566,17 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
         goto out;
     free(tmp);
     tmp = NULL; /* renamed: now the job's directory */
-    j = NULL;   /* owned by d */
+    if (j->concurrency == TCD_CONCURRENCY_REPLACE)
+        replace_active(d, j);
+    j = NULL; /* owned by d */
 out:
     if (locked)
         pthread_mutex_unlock(&d->lock);
     if (tmp)
         tcd_rm_rf(tmp);
     tcd_job__free(j);
+    free(sc.data_revision);
+    free(sc.model_revision);
     free(tmp);
     free(spec_path);
     free(json_path);
