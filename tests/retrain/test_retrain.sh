@@ -182,6 +182,19 @@ M2=$(git ls-remote "$URL/$MODEL_ID" refs/heads/main | cut -f1)
 check "  and pushed a new model commit" test -n "$M2" -a "$M2" != "$M1"
 cron slot-5 >"$WORK/c5.out" 2>&1
 eq "cron line again after v2: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/c5.out"):$(train_jobs)" "0:0:2"
+# the documented lines of scripts/cron, on this spec: nothing to do, quietly
+line=$(grep -E '^[0-9]+ +[0-9]+ .* tcctl train ' "$SRC/scripts/cron/tcd-retrain.crontab" | sed -E 's/^([^ ]+ +){5}//')
+read -r -a argv <<<"${line/\/etc\/tcd\/jobs\/nightly.yaml/$SPEC}"
+check "scripts/cron/tcd-retrain.crontab has a tcctl train line" test "${argv[0]:-}" = tcctl
+"$TCCTL" "${argv[@]:1}" --idempotency-key slot-crontab >"$WORK/ct.out" 2>&1
+eq "  that line on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/ct.out"):$(train_jobs)" "0:0:2"
+line=$(sed -n 's/^ExecStart=//p' "$SRC/scripts/cron/tcd-retrain@.service")
+read -r -a argv <<<"${line/\/etc\/tcd\/jobs\/%i.yaml/$SPEC}"
+"$TCCTL" "${argv[@]:1}" --idempotency-key slot-service >"$WORK/sv.out" 2>&1
+eq "tcd-retrain@.service's ExecStart on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/sv.out"):$(train_jobs)" "0:0:2"
+"$TCCTL" status "$J2" >"$WORK/st.out" 2>&1
+check "tcctl status shows the schedule" grep -q "^schedule  $KEY (if-changed, concurrency forbid)$" "$WORK/st.out"
+check "  and the revisions" grep -q "^revisions data $V2, model -$" "$WORK/st.out"
 
 # ---- idempotency keys ---------------------------------------------------------------------------
 "$TCCTL" --json train "$SPEC" --if-changed --idempotency-key slot-4 --detach >"$WORK/i1.out" 2>&1
