@@ -18,7 +18,10 @@
 #   - bad values (durations, policies, keys, exit codes) are exit 2 in tcctl and 400 naming the
 #     field in the API; --timeout 30m is timeout_s 1800;
 #   - cron manners: one outcome line per keyed job in tcd's log; with $JOURNAL_STREAM, tcctl -q
-#     writes its one-line outcome on stderr.
+#     writes its one-line outcome on stderr; the documented crontab line and the systemd
+#     service's ExecStart (scripts/cron) run quietly on the test's spec;
+#   - /v1/metrics has tcd_schedule_last_success_timestamp{key,uid}; tcctl status shows the
+#     schedule and the revisions.
 #   test_retrain.sh TCD TCCTL SOURCE_DIR
 TCD=$(realpath "$1")
 TCCTL=$(realpath "$2")
@@ -192,6 +195,11 @@ line=$(sed -n 's/^ExecStart=//p' "$SRC/scripts/cron/tcd-retrain@.service")
 read -r -a argv <<<"${line/\/etc\/tcd\/jobs\/%i.yaml/$SPEC}"
 "$TCCTL" "${argv[@]:1}" --idempotency-key slot-service >"$WORK/sv.out" 2>&1
 eq "tcd-retrain@.service's ExecStart on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/sv.out"):$(train_jobs)" "0:0:2"
+curl -sS --unix-socket "$TCD_SOCKET" http://tcd/v1/metrics >"$WORK/metrics.out"
+T2=$(job "$J2" '"%.3f" % j["finished"]')
+check "/v1/metrics: the schedule's last success time (its newest succeeded job)" \
+    grep -qxF "tcd_schedule_last_success_timestamp{key=\"$KEY\",uid=\"$(id -u)\"} $T2" "$WORK/metrics.out"
+check "  and the missed state" grep -q '^tcd_jobs{state="missed"} ' "$WORK/metrics.out"
 "$TCCTL" status "$J2" >"$WORK/st.out" 2>&1
 check "tcctl status shows the schedule" grep -q "^schedule  $KEY (if-changed, concurrency forbid)$" "$WORK/st.out"
 check "  and the revisions" grep -q "^revisions data $V2, model -$" "$WORK/st.out"

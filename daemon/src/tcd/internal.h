@@ -38,6 +38,9 @@
 #define TCD_MAX_PUSH_DEPTH 64
 /* A spec check or plugin probe is killed after this long. */
 #define TCD_PROBE_TIMEOUT_S 30.0
+/* A spec check that also resolves the revisions (if_changed: Hub requests, or a data plugin
+ * reading the whole dataset for its fingerprint) gets this long; below tcctl's 120 s. */
+#define TCD_REVISIONS_TIMEOUT_S 90.0
 /* Most bytes read from a probe's stdout. */
 #define TCD_PROBE_MAX_OUT (4 * 1024 * 1024)
 

@@ -939,6 +939,20 @@ static int load_sets(tcd_job *j, const cJSON *arr)
     return 0;
 }
 
+/* A key of job.json as the API takes it (else the job has none): 1..TCD_MAX_KEY bytes, no
+ * control characters. */
+static int key_str(const cJSON *v)
+{
+    const char *c;
+
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > TCD_MAX_KEY)
+        return 0;
+    for (c = v->valuestring; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* The scheduling members of a train job's job.json. -1 on OOM. */
 static int load_schedule(tcd_job *j, const cJSON *o)
 {
@@ -952,9 +966,9 @@ static int load_schedule(tcd_job *j, const cJSON *o)
         j->deadline_s = 0;
     revision_take(&j->data_revision, o, "data_revision");
     revision_take(&j->model_revision, o, "model_revision");
-    if ((cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(o, "schedule_key")) &&
+    if ((key_str(v = cJSON_GetObjectItemCaseSensitive(o, "schedule_key")) &&
          !(j->schedule_key = strdup(v->valuestring))) ||
-        (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(o, "idempotency_key")) &&
+        (key_str(v = cJSON_GetObjectItemCaseSensitive(o, "idempotency_key")) &&
          !(j->idempotency_key = strdup(v->valuestring))))
         return -1;
     return 0;
@@ -1228,7 +1242,9 @@ static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, s
     if (sc && sc->revisions)
         argv[k++] = "--revisions";
     argv[k] = NULL;
-    r = tcd_run_capture(&d->cfg, argv, dir, TCD_PROBE_TIMEOUT_S, &out, &st, err, errcap);
+    r = tcd_run_capture(&d->cfg, argv, dir,
+                        sc && sc->revisions ? TCD_REVISIONS_TIMEOUT_S : TCD_PROBE_TIMEOUT_S, &out,
+                        &st, err, errcap);
     if (r < 0) {
         tcd_log(TCD_LOG_ERR, "spec check: %s", err);
         goto out;
@@ -2181,11 +2197,74 @@ void tcd_count_request(tcd_daemon *d, int http_status)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Succeeded keyed train jobs by owner, schedule key, then finish time. */
+static int by_schedule(const void *a, const void *b)
+{
+    const tcd_job *x = *(const tcd_job *const *)a, *y = *(const tcd_job *const *)b;
+    int c;
+
+    if (x->owner != y->owner)
+        return x->owner < y->owner ? -1 : 1;
+    if ((c = strcmp(x->schedule_key, y->schedule_key)) != 0)
+        return c;
+    return x->finished < y->finished ? -1 : x->finished > y->finished;
+}
+
+/*
+ * With d->lock held: tcd_schedule_last_success_timestamp{key,uid}, the time the last succeeded
+ * train job of each schedule key and owner finished, for dead-man alerts (a schedule that has
+ * not succeeded for too long). Malloc'd text; NULL on OOM.
+ */
+static char *schedule_metrics(const tcd_daemon *d)
+{
+    const tcd_job **v = malloc((d->n_jobs + 1) * sizeof(*v));
+    size_t n = 0, i, cap, len = 0;
+    char *buf;
+
+    if (!v)
+        return NULL;
+    for (i = 0; i < d->n_jobs; i++)
+        if (d->jobs[i]->kind == TCD_JOB_TRAIN && d->jobs[i]->state == TCD_JOB_SUCCEEDED &&
+            d->jobs[i]->schedule_key)
+            v[n++] = d->jobs[i];
+    qsort(v, n, sizeof(*v), by_schedule);
+    cap = 256 + n * (2 * TCD_MAX_KEY + 96); /* a key escapes to at most twice its length */
+    if (!(buf = malloc(cap))) {
+        free(v);
+        return NULL;
+    }
+    len = (size_t)snprintf(buf, cap,
+                           "# HELP tcd_schedule_last_success_timestamp When the last succeeded "
+                           "train job of a schedule key finished (seconds since the epoch).\n"
+                           "# TYPE tcd_schedule_last_success_timestamp gauge\n");
+    for (i = 0; i < n && len < cap; i++) {
+        const char *k;
+        if (i + 1 < n && v[i + 1]->owner == v[i]->owner &&
+            !strcmp(v[i + 1]->schedule_key, v[i]->schedule_key))
+            continue; /* not the group's last */
+        len += (size_t)snprintf(buf + len, cap - len, "tcd_schedule_last_success_timestamp{key=\"");
+        for (k = v[i]->schedule_key; *k && len + 2 < cap; k++) {
+            if (*k == '\\' || *k == '"')
+                buf[len++] = '\\';
+            buf[len++] = *k;
+        }
+        if (len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "\",uid=\"%u\"} %.3f\n",
+                                    (unsigned)v[i]->owner, ms(v[i]->finished));
+    }
+    free(v);
+    if (len >= cap) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 char *tcd_metrics_text(tcd_daemon *d)
 {
     size_t c[TCD_JOB_STATE_MAX], cap = 4096, len = 0;
     uint64_t created, http[6];
-    char *buf = malloc(cap);
+    char *buf = malloc(cap), *sched, *all;
     int i;
 
     if (!buf)
@@ -2194,7 +2273,12 @@ char *tcd_metrics_text(tcd_daemon *d)
     count_states(d, c);
     created = d->jobs_created_total;
     memcpy(http, d->http_requests_total, sizeof(http));
+    sched = schedule_metrics(d);
     pthread_mutex_unlock(&d->lock);
+    if (!sched) {
+        free(buf);
+        return NULL;
+    }
 #define PUT(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
     PUT("# HELP tcd_jobs Jobs known to the daemon, by state.\n# TYPE tcd_jobs gauge\n");
     for (i = 0; i < TCD_JOB_STATE_MAX; i++)
@@ -2210,9 +2294,8 @@ char *tcd_metrics_text(tcd_daemon *d)
         "# TYPE tcd_uptime_seconds gauge\ntcd_uptime_seconds %.3f\n",
         tcd_now() - d->started_at);
 #undef PUT
-    if (len >= cap) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    all = len < cap ? tcd_strdup_printf("%s%s", buf, sched) : NULL;
+    free(buf);
+    free(sched);
+    return all;
 }
