@@ -204,10 +204,46 @@ check "  and the missed state" grep -q '^tcd_jobs{state="missed"} ' "$WORK/metri
 check "tcctl status shows the schedule" grep -q "^schedule  $KEY (if-changed, concurrency forbid)$" "$WORK/st.out"
 check "  and the revisions" grep -q "^revisions data $V2, model -$" "$WORK/st.out"
 
+# ---- the probe itself: tcd-worker check --revisions ----------------------------------------------
+WORKER=$(dirname "$TCD")/tcd-worker
+"$WORKER" check "$SPEC" --set model.from=$MODEL_ID --json --revisions >"$WORK/rev.out" 2>"$WORK/rev.err"
+check "tcd-worker check --revisions exits 0" test $? -eq 0 || cat "$WORK/rev.err"
+tail -n 1 "$WORK/rev.out" >"$WORK/rev.json"
+eq "  data: the dataset's Hub commit; model: model.from's Hub commit" "$(json "$WORK/rev.json" '(j["ok"], j["revisions"]["data"], j["revisions"]["model"])')" "(True, '$V2', '$M2')"
+"$WORKER" check "$SPEC" --set data.revision="$V1" --json --revisions 2>/dev/null | tail -n 1 >"$WORK/rev1.json"
+eq "  data.revision pins the commit" "$(json "$WORK/rev1.json" 'j["revisions"]["data"]')" "$V1"
+"$WORKER" check "$SPEC" --set data.dataset=local/no-such-data --json --revisions 2>/dev/null | tail -n 1 >"$WORK/rev2.json"
+eq "  a dataset the Hub does not have: revisions_error, the spec is fine" "$(json "$WORK/rev2.json" '(j["ok"], "revisions" in j, "no-such-data" in j["revisions_error"]["message"])')" "(True, False, True)"
+"$TCCTL" train "$SPEC" --set data.dataset=local/no-such-data --if-changed -q --idempotency-key slot-x >"$WORK/nd.out" 2>"$WORK/nd.err"
+eq "  --if-changed on a dataset the Hub does not have: exit 78 (invalid spec), no job" "$?:$(train_jobs)" "78:2"
+check "    saying why" grep -q "cannot resolve the revisions.*no-such-data" "$WORK/nd.err"
+fault '{"status": 503, "count": -1, "path_glob": "/api/datasets/*"}'
+"$TCCTL" train "$SPEC" --if-changed -q --idempotency-key slot-y >"$WORK/nh.out" 2>"$WORK/nh.err"
+eq "  --if-changed while the Hub answers 503: exit 75 (try later), no job" "$?:$(train_jobs)" "75:2"
+curl -sS -X DELETE "$URL/_test/faults" >/dev/null
+
+
+# ---- a local dataset folder: the data plugin's fingerprint ------------------------------------
+make_data "$WORK/local" 3
+lcron() { "$TCCTL" train "$SPEC" --set data.dataset="$WORK/local" --set push.when=never --schedule-key local --if-changed -q --idempotency-key "$1"; }
+lcron l1 >"$WORK/l1.out" 2>&1
+eq "local dataset: the cron line trains, quietly" "$?:$(wc -c <"$WORK/l1.out"):$(train_jobs local)" "0:0:1"
+L1=$(newest_train local)
+FP1=$(job "$L1" 'j["data_revision"]')
+check "  data_revision is the text plugin's fingerprint (16 hex digits)" grep -qxE '[0-9a-f]{16}' <<<"$FP1"
+"$WORKER" check "$SPEC" --set data.dataset="$WORK/local" --json --revisions 2>/dev/null | tail -n 1 >"$WORK/rev3.json"
+eq "  tcd-worker check --revisions gives the same fingerprint" "$(json "$WORK/rev3.json" 'j["revisions"]["data"]')" "$FP1"
+lcron l2 >"$WORK/l2.out" 2>&1
+eq "  again: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/l2.out"):$(train_jobs local)" "0:0:1"
+make_data "$WORK/local" 4
+lcron l3 >"$WORK/l3.out" 2>&1
+eq "  the files changed: it trains again" "$?:$(wc -c <"$WORK/l3.out"):$(train_jobs local)" "0:0:2"
+check "  with another fingerprint" test "$(job "$(newest_train local)" 'j["data_revision"]')" != "$FP1"
+
 # ---- idempotency keys ---------------------------------------------------------------------------
 "$TCCTL" --json train "$SPEC" --if-changed --idempotency-key slot-4 --detach >"$WORK/i1.out" 2>&1
 eq "a repeated idempotency key returns the same job" "$(json "$WORK/i1.out" 'j["id"]')" "$J2"
-eq "  no new job" "$(train_jobs)" 2
+eq "  no new job" "$(train_jobs "$KEY")" 2
 SPEC_JSON=$("$PY" -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$SPEC")
 BODY='{"kind":"train","spec_yaml":'$SPEC_JSON',"set":["push.when=never","train.epochs=1"],"schedule_key":"api"}'
 post "$BODY" -H "Idempotency-Key: api-key-1"

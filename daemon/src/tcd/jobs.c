@@ -1202,16 +1202,22 @@ typedef struct spec_check {
 
 /*
  * The revisions of a check verdict: {"revisions":{"data":R|null,"model":R|null}}, or
- * {"revisions_error":{"message"}} when the Hub could not be asked (503 unavailable: try later).
+ * {"revisions_error":{"code","message"}} when they could not be found: a dataset or model the
+ * Hub does not have, or data the plugin cannot read, is 400 invalid_spec (the spec is wrong);
+ * anything else (the Hub unreachable, offline, an HTTP error) 503 unavailable (try later).
  */
 static int take_check_revisions(spec_check *sc, const cJSON *o, char *err, size_t errcap)
 {
     const cJSON *rev = cJSON_GetObjectItemCaseSensitive(o, "revisions");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "revisions_error");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    int spec_wrong = cJSON_IsString(code) && (!strcmp(code->valuestring, "not_found") ||
+                                              !strcmp(code->valuestring, "malformed_data") ||
+                                              !strcmp(code->valuestring, "invalid_argument"));
 
     if (e || !cJSON_IsObject(rev))
-        return fail(TCD_E_UNAVAILABLE, err, errcap,
+        return fail(spec_wrong ? TCD_E_INVALID_SPEC : TCD_E_UNAVAILABLE, err, errcap,
                     "cannot resolve the revisions of the dataset and base model: %.300s",
                     cJSON_IsString(msg) ? msg->valuestring : "the spec check did not say");
     revision_take(&sc->data_revision, rev, "data");
