@@ -297,6 +297,9 @@ wait_state "$R" running
 long race --concurrency forbid --skip-exit-code 75 -q >"$WORK/r3.out" 2>"$WORK/r3.err"
 eq "  forbid with --skip-exit-code 75 while it runs: 75, quiet" "$?:$(cat "$WORK/r3.out" "$WORK/r3.err" | wc -c)" "75:0"
 eq "  still one job" "$(train_jobs race)" 1
+"$TCCTL" train "$SPEC" --schedule-key quiet-detach --no-idempotency-key --set push.when=never \
+    --set train.epochs=1 --detach -q >"$WORK/qd.out" 2>"$WORK/qd.err"
+eq "a scheduled --detach -q: exit 0, prints nothing, queues the job" "$?:$(cat "$WORK/qd.out" "$WORK/qd.err" | wc -c):$(train_jobs quiet-detach)" "0:0:1"
 long race --concurrency replace >"$WORK/r4.out" 2>"$WORK/r4.err"
 eq "replace: exit 0" "$?" 0
 R2=$(cat "$WORK/r4.out")

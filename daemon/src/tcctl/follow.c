@@ -666,7 +666,7 @@ static int job_taken(tcctl_ctx *c, tcctl_response *r, char *id, size_t cap, int 
         return TCCTL_EXIT_FAILED;
     }
     snprintf(id, cap, "%s", tcctl_json_str(r->json, "id"));
-    if (detach) {
+    if (detach && !c->silent) {
         if (c->json)
             printf("%.*s\n", (int)r->len, r->body);
         else
