@@ -66,10 +66,11 @@ _tcctl() {
     case "$cmd" in
         train)
             case "$prev" in
-                --set | --name | --timeout) return ;;
+                --set | --name | --timeout | --deadline | --schedule-key | --idempotency-key | --skip-exit-code) return ;;
+                --concurrency) COMPREPLY=($(compgen -W "allow forbid replace" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* ]]; then
-                COMPREPLY=($(compgen -W "--set --name --timeout --wait --detach --json -q --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--set --name --timeout --wait --detach --if-changed --schedule-key --concurrency --skip-exit-code --deadline --idempotency-key --no-idempotency-key --json -q --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur"))
             fi
@@ -117,7 +118,7 @@ _tcctl() {
         jobs)
             case "$prev" in
                 --state)
-                    COMPREPLY=($(compgen -W "queued running succeeded failed cancelled timed_out interrupted" -- "$cur"))
+                    COMPREPLY=($(compgen -W "queued running succeeded failed cancelled timed_out interrupted missed" -- "$cur"))
                     return ;;
                 --limit) return ;;
             esac

@@ -183,6 +183,28 @@ post '{"spec_yaml":"x","timeout_s":1e8}'
 req "timeout_s over 1e7" 400 bad_request -- "${J[@]}" "$u/jobs"
 post '{"spec_yaml":"x","priority":5}'
 req "unknown field" 400 bad_request -- "${J[@]}" "$u/jobs"
+# scheduled runs (docs/api.md "Scheduled runs")
+bad_sched() { # bad_sched NAME TEXT BODY [curl args]: 400 bad_request naming TEXT
+    post "$3"
+    MSG=$2 req "scheduled: $1" 400 bad_request -- "${J[@]}" "${@:4}" "$u/jobs"
+}
+k300=$(head -c 300 /dev/zero | tr '\0' k)
+bad_sched "concurrency unknown" "'concurrency' must be 'allow', 'forbid' or 'replace'" '{"spec_yaml":"x","schedule_key":"k","concurrency":"sometimes"}'
+bad_sched "concurrency a number" "'concurrency' must be a string" '{"spec_yaml":"x","schedule_key":"k","concurrency":2}'
+bad_sched "deadline_s zero" "'deadline_s' must be above 0" '{"spec_yaml":"x","deadline_s":0}'
+bad_sched "deadline_s over 1e7" "'deadline_s' must be above 0 and at most 10000000" '{"spec_yaml":"x","deadline_s":1e8}'
+bad_sched "deadline_s a string" "'deadline_s' must be a number" '{"spec_yaml":"x","deadline_s":"30m"}'
+bad_sched "if_changed a string" "'if_changed' must be true or false" '{"spec_yaml":"x","schedule_key":"k","if_changed":"yes"}'
+bad_sched "if_changed without schedule_key" "'if_changed' needs a 'schedule_key'" '{"spec_yaml":"x","if_changed":true}'
+bad_sched "replace without schedule_key" "'concurrency' needs a 'schedule_key'" '{"spec_yaml":"x","concurrency":"replace"}'
+bad_sched "schedule_key empty" "'schedule_key' must be 1..256 bytes" '{"spec_yaml":"x","schedule_key":""}'
+bad_sched "schedule_key with a newline" "'schedule_key' must be 1..256 bytes without control" '{"spec_yaml":"x","schedule_key":"a\nb"}'
+bad_sched "idempotency_key of 300 bytes" "'idempotency_key' must be 1..256 bytes" "{\"spec_yaml\":\"x\",\"idempotency_key\":\"$k300\"}"
+bad_sched "Idempotency-Key header of 300 bytes" "header 'Idempotency-Key' must be 1..256" '{"spec_yaml":"x"}' -H "Idempotency-Key: $k300"
+bad_sched "Idempotency-Key header and field differ" "differ" '{"spec_yaml":"x","idempotency_key":"a"}' -H "Idempotency-Key: b"
+bad_sched "Idempotency-Key on a pull" "train jobs only" '{"kind":"pull","repo":"a/b"}' -H "Idempotency-Key: b"
+bad_sched "schedule_key on a pull" "unknown field 'schedule_key'" '{"kind":"pull","repo":"a/b","schedule_key":"k"}'
+bad_sched "deadline_s on a push" "unknown field 'deadline_s'" '{"kind":"push","source":"/tmp","repo":"a/b","deadline_s":5}' 
 post '{"spec_yaml":"x","spec_yaml":"y"}'
 req "duplicate field" 400 bad_request -- "${J[@]}" "$u/jobs"
 post '{"spec_yaml":"model: {plugin: mlp}\ndata: {plugin: idx}\ntrain: {epochz: 3}\n"}'

@@ -8,7 +8,7 @@
 #   - a one-minute schedule (`* * * * *`) added with tcctl fires within its minute (a real
 #     minute boundary), survives a tcd restart (still listed) and fires again after it;
 #   - list shows next run, last run and its outcome; --json too; /v1/metrics has
-#     tcd_schedule_last_success_timestamp{schedule="..."};
+#     tcd_schedule_last_success_by_name_timestamp{schedule="..."};
 #   - history limits: keep_succeeded / keep_failed jobs are kept, older ones removed with their
 #     directories;
 #   - persistent: with tcd stopped across a slot (made fast with the test clock
@@ -246,8 +246,8 @@ check "list: name, cron, zone, next and last run, outcome" \
 check "list --json: next_run after the last run's slot" \
     $py -c "import sys; sys.exit(not ($(sched_field minute next_run) > $(sched_field minute last_run.slot)))"
 curl -s --unix-socket "$sock" http://tcd/v1/metrics >"$tmp/out"
-check "metrics: tcd_schedule_last_success_timestamp of the schedule" \
-    grep -Eq '^tcd_schedule_last_success_timestamp\{schedule="minute"\} [0-9.]+$' "$tmp/out"
+check "metrics: tcd_schedule_last_success_by_name_timestamp of the schedule" \
+    grep -Eq '^tcd_schedule_last_success_by_name_timestamp\{schedule="minute"\} [0-9.]+$' "$tmp/out"
 
 # restart: still listed, fires again
 stop_tcd

@@ -91,6 +91,15 @@ expect "train without a spec" 2 "usage: tcctl train" -- "$tcctl" train
 expect "train --set without =" 2 "SECTION.KEY=VALUE" -- "$tcctl" train "$spec" --set epochs
 expect "train --timeout garbage" 2 "duration" -- "$tcctl" train "$spec" --timeout soon
 expect "train --wait --detach" 2 "exclude" -- "$tcctl" train "$spec" --wait --detach
+expect "train --deadline garbage" 2 "--deadline wants a duration" -- "$tcctl" train "$spec" --deadline soon
+expect "train --deadline 0" 2 "--deadline wants a duration" -- "$tcctl" train "$spec" --deadline 0
+expect "train --deadline without a value" 2 "needs a value" -- "$tcctl" train "$spec" --deadline
+expect "train --concurrency unknown" 2 "allow, forbid or replace; got 'sometimes'" -- "$tcctl" train "$spec" --concurrency sometimes
+expect "train --skip-exit-code 256" 2 "0..255" -- "$tcctl" train "$spec" --skip-exit-code 256
+expect "train --skip-exit-code x" 2 "0..255" -- "$tcctl" train "$spec" --skip-exit-code x
+expect "train --schedule-key empty" 2 "--schedule-key wants 1..256 bytes" -- "$tcctl" train "$spec" --schedule-key ""
+expect "train --idempotency-key too long" 2 "--idempotency-key wants 1..256 bytes" -- "$tcctl" train "$spec" --idempotency-key "$(head -c 257 /dev/zero | tr '\0' k)"
+expect "train --idempotency-key and --no-idempotency-key" 2 "exclude each other" -- "$tcctl" train "$spec" --idempotency-key a --no-idempotency-key
 expect "train unknown flag" 2 "unknown flag '--bogus'" -- "$tcctl" train "$spec" --bogus
 expect "status without an id" 2 "usage: tcctl status ID" -- "$tcctl" status
 expect "status with a malformed id" 2 "not a job id" -- "$tcctl" status ../../etc

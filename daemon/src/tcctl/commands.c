@@ -16,8 +16,8 @@ static const char *or_str(const char *s, const char *fallback)
     return s ? s : fallback;
 }
 
-static const char *const job_states[] = {"queued",    "running",   "succeeded",  "failed",
-                                         "cancelled", "timed_out", "interrupted"};
+static const char *const job_states[] = {"queued",    "running",   "succeeded",   "failed",
+                                         "cancelled", "timed_out", "interrupted", "missed"};
 
 int tcctl_job_id_valid(const char *s)
 {
@@ -404,6 +404,32 @@ static void print_push_job(tcctl_ctx *c, const cJSON *job)
     tcctl_response_dispose(&r);
 }
 
+/* A scheduled train job: "schedule  KEY (if-changed, concurrency forbid, deadline 30m)", its
+ * idempotency key and the revisions it was (or is to be) trained on. */
+static void print_schedule(const cJSON *job)
+{
+    const char *key = tcctl_json_str(job, "schedule_key"),
+               *conc = tcctl_json_str(job, "concurrency");
+    const char *idem = tcctl_json_str(job, "idempotency_key");
+    const char *data = tcctl_json_str(job, "data_revision");
+    const char *model = tcctl_json_str(job, "model_revision");
+    double deadline = tcctl_json_num(job, "deadline_s");
+    char buf[64] = "";
+
+    if (key) {
+        if (isfinite(deadline) && deadline > 0)
+            tcctl_fmt_duration(buf, sizeof(buf), deadline);
+        printf("%-10s%s (%sconcurrency %s%s%s)\n", "schedule", key,
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(job, "if_changed")) ? "if-changed, "
+                                                                                 : "",
+               or_str(conc, "allow"), buf[0] ? ", deadline " : "", buf);
+    }
+    if (idem)
+        printf("%-10s%s\n", "idem. key", idem);
+    if (data || model)
+        printf("%-10sdata %s, model %s\n", "revisions", or_str(data, "-"), or_str(model, "-"));
+}
+
 static void print_status(const cJSON *job)
 {
     const char *name = tcctl_json_str(job, "name"), *reason = tcctl_json_str(job, "reason");
@@ -439,6 +465,7 @@ static void print_status(const cJSON *job)
         tcctl_fmt_duration(buf, sizeof(buf), timeout);
         printf("%-10s%s\n", "timeout", buf);
     }
+    print_schedule(job);
     if (isfinite(code) || isfinite(sig))
         printf("%-10s%s %.0f\n", "exit", isfinite(sig) ? "signal" : "code",
                isfinite(sig) ? sig : code);

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -483,6 +485,8 @@ static int report_pushed(follower *f)
                 f->id, isfinite(files) ? files : 0, isfinite(up) ? up : 0, b,
                 isfinite(skip) ? skip : 0, isfinite(secs) ? secs : 0);
     }
+    if (f->c->silent)
+        return TCCTL_EXIT_OK;
     if (cJSON_IsString(push_result_item(f, "rolled_back_to")) && !f->c->quiet)
         fprintf(stderr, "rolled back to %.12s, the champion before %.12s\n",
                 push_result_item(f, "rolled_back_to")->valuestring,
@@ -621,6 +625,8 @@ static int read_spec(const char *path, char **out)
     return TCCTL_EXIT_OK;
 }
 
+#define TCCTL_MAX_KEY 256 /* schedule and idempotency keys (docs/api.md) */
+
 typedef struct train_args {
     const char *spec;
     const char *sets[TCCTL_MAX_SETS];
@@ -629,6 +635,18 @@ typedef struct train_args {
     const char *timeout;
     double timeout_s;
     int detach;
+    /* scheduled runs */
+    int if_changed;
+    const char *concurrency;      /* NULL: allow */
+    int skip_exit;                /* exit status of a concurrency_forbid skip */
+    const char *deadline;         /* as given */
+    double deadline_s;            /* 0: none */
+    const char *schedule_flag;    /* --schedule-key */
+    const char *idempotency_flag; /* --idempotency-key */
+    int no_idempotency;
+    int scheduled; /* any of the above: the default keys, cron-quiet -q, the outcome line */
+    char schedule_key[TCCTL_MAX_KEY + 1];
+    char idempotency_key[TCCTL_MAX_KEY + 1]; /* "" when none */
 } train_args;
 
 /*
@@ -636,23 +654,104 @@ typedef struct train_args {
  * job (--json) or its id, as `train --detach` and `pull --detach` do.
  * Returns 0 or a tcctl exit code; r is filled for the caller to dispose.
  */
+static int job_taken(tcctl_ctx *c, tcctl_response *r, char *id, size_t cap, int detach);
+
 static int submit_job(tcctl_ctx *c, const char *body, tcctl_response *r, char *id, size_t cap,
                       int detach)
 {
     int rc = tcctl_call(c, "POST", "/v1/jobs", body, r);
 
-    if (rc)
-        return rc;
+    return rc ? rc : job_taken(c, r, id, cap, detach);
+}
+
+/* The job of a 2xx answer to POST /v1/jobs into id, printed with detach (see submit_job). */
+static int job_taken(tcctl_ctx *c, tcctl_response *r, char *id, size_t cap, int detach)
+{
     if (!tcctl_job_id_valid(tcctl_json_str(r->json, "id"))) {
         fputs("tcctl: tcd created a job without a valid id\n", stderr);
         return TCCTL_EXIT_FAILED;
     }
     snprintf(id, cap, "%s", tcctl_json_str(r->json, "id"));
-    if (detach) {
+    if (detach && !c->silent) {
         if (c->json)
             printf("%.*s\n", (int)r->len, r->body);
         else
             printf("%s\n", id);
+    }
+    return 0;
+}
+
+/* A schedule or idempotency key: 1..TCCTL_MAX_KEY bytes without control characters. */
+static int key_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > TCCTL_MAX_KEY)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The scheduling flags of train; 1 if consumed, 0 if argv[*i] is none, -1 on a usage error. */
+static int parse_schedule_flag(train_args *a, int argc, char **argv, int *i)
+{
+    const char *v = NULL;
+    char *end;
+    long n;
+    int r;
+
+    if (!strcmp(argv[*i], "--if-changed"))
+        return a->if_changed = 1;
+    if (!strcmp(argv[*i], "--no-idempotency-key"))
+        return a->no_idempotency = 1;
+    if ((r = tcctl_opt_value("train", argc, argv, i, "--schedule-key", &a->schedule_flag)) != 0) {
+        if (r > 0 && !key_ok(a->schedule_flag))
+            return tcctl_usage_error("train",
+                                     "--schedule-key wants 1..%d bytes without control "
+                                     "characters",
+                                     TCCTL_MAX_KEY),
+                   -1;
+        return r;
+    }
+    if ((r = tcctl_opt_value("train", argc, argv, i, "--idempotency-key", &a->idempotency_flag)) !=
+        0) {
+        if (r > 0 && !key_ok(a->idempotency_flag))
+            return tcctl_usage_error("train",
+                                     "--idempotency-key wants 1..%d bytes without control "
+                                     "characters",
+                                     TCCTL_MAX_KEY),
+                   -1;
+        return r;
+    }
+    if ((r = tcctl_opt_value("train", argc, argv, i, "--concurrency", &a->concurrency)) != 0) {
+        if (r > 0 && strcmp(a->concurrency, "allow") && strcmp(a->concurrency, "forbid") &&
+            strcmp(a->concurrency, "replace"))
+            return tcctl_usage_error("train",
+                                     "--concurrency wants allow, forbid or replace; got '%s'",
+                                     a->concurrency),
+                   -1;
+        return r;
+    }
+    if ((r = tcctl_opt_value("train", argc, argv, i, "--deadline", &a->deadline)) != 0) {
+        if (r > 0 &&
+            ((a->deadline_s = tcctl_parse_duration(a->deadline)) <= 0 || a->deadline_s > 1e7))
+            return tcctl_usage_error("train",
+                                     "--deadline wants a duration like 90, 30s, 15m, 2h (at most "
+                                     "1e7 s); got '%s'",
+                                     a->deadline),
+                   -1;
+        return r;
+    }
+    if ((r = tcctl_opt_value("train", argc, argv, i, "--skip-exit-code", &v)) != 0) {
+        if (r < 0)
+            return -1;
+        n = strtol(v, &end, 10);
+        if (end == v || *end || n < 0 || n > 255)
+            return tcctl_usage_error("train", "--skip-exit-code wants 0..255, got '%s'", v), -1;
+        a->skip_exit = (int)n;
+        return 1;
     }
     return 0;
 }
@@ -676,6 +775,11 @@ static int parse_train(tcctl_ctx *c, int argc, char **argv, train_args *a)
         }
         if (!strcmp(argv[i], "--wait")) {
             wait = 1;
+            continue;
+        }
+        if ((r = parse_schedule_flag(a, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return TCCTL_EXIT_USAGE;
             continue;
         }
         if ((r = tcctl_opt_value("train", argc, argv, &i, "--set", &v)) != 0) {
@@ -714,6 +818,63 @@ static int parse_train(tcctl_ctx *c, int argc, char **argv, train_args *a)
         return tcctl_usage_error("train", "--wait and --detach exclude each other");
     if (!a->spec)
         return tcctl_usage_error("train", "a spec file is needed");
+    if (a->idempotency_flag && a->no_idempotency)
+        return tcctl_usage_error("train",
+                                 "--idempotency-key and --no-idempotency-key exclude each other");
+    a->scheduled =
+        a->if_changed || a->concurrency || a->deadline || a->schedule_flag || a->idempotency_flag;
+    return 0;
+}
+
+/* FNV-1a 64 of s: stands for a key too long to send. */
+static unsigned long long fnv64(const char *s)
+{
+    unsigned long long h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/*
+ * The keys of a scheduled run: the schedule key (--schedule-key, else the spec's absolute path
+ * plus "#NAME" with --name) and the idempotency key (--idempotency-key, else the schedule key +
+ * "@" + the UTC minute, so that a cron line fired twice in its minute makes one job; none with
+ * --no-idempotency-key). A default key longer than the limit is replaced by "fnv64:" + its hash.
+ */
+static int train_keys(train_args *a)
+{
+    char *abs = NULL, minute[32], buf[4096 + TCCTL_MAX_KEY + 2];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (a->schedule_flag) {
+        snprintf(a->schedule_key, sizeof(a->schedule_key), "%s", a->schedule_flag);
+    } else {
+        if (!(abs = realpath(a->spec, NULL))) {
+            fprintf(stderr, "tcctl: cannot resolve spec '%s': %s\n", a->spec, strerror(errno));
+            return TCCTL_EXIT_CONFIG;
+        }
+        snprintf(buf, sizeof(buf), "%s%s%s", abs, a->name ? "#" : "", a->name ? a->name : "");
+        free(abs);
+        if (key_ok(buf))
+            snprintf(a->schedule_key, sizeof(a->schedule_key), "%s", buf);
+        else
+            snprintf(a->schedule_key, sizeof(a->schedule_key), "fnv64:%016llx", fnv64(buf));
+    }
+    a->idempotency_key[0] = '\0';
+    if (a->idempotency_flag) {
+        snprintf(a->idempotency_key, sizeof(a->idempotency_key), "%s", a->idempotency_flag);
+    } else if (!a->no_idempotency) {
+        gmtime_r(&now, &tm);
+        strftime(minute, sizeof(minute), "%Y-%m-%dT%H:%MZ", &tm);
+        snprintf(buf, sizeof(buf), "%s@%s", a->schedule_key, minute);
+        if (key_ok(buf))
+            snprintf(a->idempotency_key, sizeof(a->idempotency_key), "%s", buf);
+        else
+            snprintf(a->idempotency_key, sizeof(a->idempotency_key), "fnv64:%016llx@%s",
+                     fnv64(a->schedule_key), minute);
+    }
     return 0;
 }
 
@@ -735,6 +896,17 @@ static char *train_body(const train_args *a, const char *yaml)
         cJSON_AddStringToObject(body, "name", a->name);
     if (a->timeout)
         cJSON_AddNumberToObject(body, "timeout_s", a->timeout_s);
+    if (a->scheduled) {
+        cJSON_AddStringToObject(body, "schedule_key", a->schedule_key);
+        if (a->idempotency_key[0])
+            cJSON_AddStringToObject(body, "idempotency_key", a->idempotency_key);
+        if (a->if_changed)
+            cJSON_AddTrueToObject(body, "if_changed");
+        if (a->concurrency)
+            cJSON_AddStringToObject(body, "concurrency", a->concurrency);
+        if (a->deadline)
+            cJSON_AddNumberToObject(body, "deadline_s", a->deadline_s);
+    }
     text = cJSON_PrintUnformatted(body);
 out:
     cJSON_Delete(sets);
@@ -833,10 +1005,75 @@ static void print_train_json(follower *f, const follower *pf)
     cJSON_free(line);
 }
 
+/*
+ * The one-line outcome of a scheduled run (cron manners): on stderr with -q when it failed (the
+ * other failures are reported already), and with -q under systemd ($JOURNAL_STREAM: stderr is
+ * the journal) for successes too; elsewhere to syslog(3) as "tcctl" when /dev/log exists (not
+ * with TCCTL_SYSLOG=0).
+ */
+static void train_outcome(const tcctl_ctx *c, const train_args *a, int failed, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void train_outcome(const tcctl_ctx *c, const train_args *a, int failed, const char *fmt, ...)
+{
+    const char *journal = getenv("JOURNAL_STREAM"), *sl = getenv("TCCTL_SYSLOG");
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (c->quiet && !c->json && (failed || (journal && *journal)))
+        fprintf(stderr, "tcctl: train %.300s: %s\n", a->schedule_key, line);
+    if ((!journal || !*journal) && !(sl && !strcmp(sl, "0")) && access("/dev/log", W_OK) == 0) {
+        openlog("tcctl", LOG_PID, LOG_USER);
+        syslog(failed ? LOG_ERR : LOG_INFO, "train %.300s: %s", a->schedule_key, line);
+        closelog();
+    }
+}
+
+/*
+ * tcd made no job ({"skipped":{"code","message","job"}}): unchanged data and model (exit 0), or
+ * concurrency forbid (exit --skip-exit-code, default 0). One line on stderr unless -q; --json:
+ * the answer.
+ */
+static int report_skipped(const tcctl_ctx *c, const train_args *a, const tcctl_response *r,
+                          const cJSON *skipped)
+{
+    const char *code = tcctl_json_str(skipped, "code"), *msg = tcctl_json_str(skipped, "message");
+    int forbid = code && !strcmp(code, "concurrency_forbid");
+
+    if (c->json)
+        printf("%.*s\n", (int)r->len, r->body);
+    else if (!c->quiet)
+        fprintf(stderr, "tcctl: no job: %s\n", msg ? msg : code ? code : "skipped");
+    train_outcome(c, a, 0, "no job: %s", msg ? msg : code ? code : "skipped");
+    return forbid ? a->skip_exit : TCCTL_EXIT_OK;
+}
+
+/* The outcome line of a followed scheduled run: the train job's, else its push job's. */
+static void train_followed_outcome(const tcctl_ctx *c, const train_args *a, const follower *f,
+                                   const follower *pf, int rc)
+{
+    const follower *w =
+        pf->result && tcctl_state_exit(tcctl_json_str(pf->result, "state")) != 0 ? pf : f;
+    const char *state = tcctl_json_str(w->result, "state");
+    const char *msg =
+        tcctl_json_str(cJSON_GetObjectItemCaseSensitive(w->result, "error"), "message");
+
+    if (!f->result) {
+        train_outcome(c, a, 1, "job %s: lost it (exit %d)", f->id, rc);
+        return;
+    }
+    train_outcome(c, a, rc != 0, "%s job %s %s%s%s", w == pf ? "push" : "train", w->id,
+                  state ? state : "ended", msg ? ": " : "", msg ? msg : "");
+}
+
 int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
 {
     train_args a;
     char *yaml = NULL, *body = NULL, id[32], push_id[32] = "";
+    const cJSON *skipped;
     tcctl_response r;
     follower f, pf;
     int rc = parse_train(c, argc, argv, &a);
@@ -849,17 +1086,32 @@ int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
     rc = read_spec(a.spec, &yaml);
     if (rc)
         goto out;
+    if (a.scheduled && (rc = train_keys(&a)) != 0)
+        goto out;
+    c->silent = a.scheduled && c->quiet && !c->json;
     body = train_body(&a, yaml);
     if (!body) {
         fputs("tcctl: out of memory\n", stderr);
         rc = TCCTL_EXIT_FAILED;
         goto out;
     }
-    if ((rc = submit_job(c, body, &r, id, sizeof(id), a.detach)) != 0 || a.detach)
+    if ((rc = tcctl_call(c, "POST", "/v1/jobs", body, &r)) != 0) {
+        if (a.scheduled)
+            train_outcome(c, &a, 1, "cannot submit the job (exit %d)", rc);
         goto out;
-    if (c->quiet)
+    }
+    if (cJSON_IsObject(skipped = cJSON_GetObjectItemCaseSensitive(r.json, "skipped"))) {
+        rc = report_skipped(c, &a, &r, skipped);
+        goto out;
+    }
+    if ((rc = job_taken(c, &r, id, sizeof(id), a.detach)) != 0 || a.detach)
+        goto out;
+    if (r.status == 200 && !c->json && !c->quiet)
+        fprintf(stderr, "job %s exists already for idempotency key '%s' (%s); following it\n", id,
+                a.idempotency_key, tcctl_json_str(r.json, "state"));
+    else if (c->quiet && !c->silent)
         printf("%s\n", id);
-    else if (!c->json)
+    else if (!c->json && !c->quiet)
         fprintf(stderr, "submitted %s%s%s; following it (Ctrl-C stops following, not the job)\n",
                 id, a.name ? " " : "", a.name ? a.name : "");
     fflush(stdout);
@@ -870,7 +1122,7 @@ int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
     f.quiet_result = 1;
     rc = follow_events(&f, 0, NULL);
     if (rc != TCCTL_EXIT_OK)
-        goto out;
+        goto report;
     if (!c->json)
         rc = report_outcome(&f);
     else if ((rc = tcctl_state_exit(tcctl_json_str(f.result, "state"))) < 0)
@@ -881,6 +1133,9 @@ int tcctl_cmd_train(tcctl_ctx *c, int argc, char **argv)
         rc = follow_push_job(c, &pf);
     if (c->json)
         print_train_json(&f, &pf);
+report:
+    if (a.scheduled)
+        train_followed_outcome(c, &a, &f, &pf, rc);
 out:
     follower_dispose(&f);
     follower_dispose(&pf);

@@ -29,7 +29,9 @@ static const command commands[] = {
     {"ping", tcctl_cmd_ping, "ping",
      "  Check that tcd answers; prints its version and API version.\n"},
     {"train", tcctl_cmd_train,
-     "train SPEC.yaml [--set SECTION.KEY=VALUE]... [--name NAME] [--timeout D] [--wait|--detach]",
+     "train SPEC.yaml [--set SECTION.KEY=VALUE]... [--name NAME] [--timeout D] [--wait|--detach]\n"
+     "       [--if-changed] [--schedule-key K] [--concurrency allow|forbid|replace]\n"
+     "       [--skip-exit-code N] [--deadline D] [--idempotency-key K|--no-idempotency-key]",
      "  Submit a training job from a YAML spec (at most 256 KiB). --set overrides one value\n"
      "  (repeatable), --name labels the job, --timeout D (90, 30s, 15m, 2h, 1d) makes the\n"
      "  daemon stop the job after D (state timed_out). By default tcctl follows the job and\n"
@@ -41,7 +43,16 @@ static const command commands[] = {
      "  good: \"not pushed: challenger accuracy A <= champion C + min_improvement M on test\n"
      "  (n=N; ...)\"; the job is then a candidate for `tcctl promote`), and exits 0, 1 when\n"
      "  the push failed, 3 when it was cancelled (--json: the result line gets the push's\n"
-     "  result as \"push\", with its \"champion\" and \"challenger\" evaluations).\n"},
+     "  result as \"push\", with its \"champion\" and \"challenger\" evaluations).\n"
+     "  Scheduled runs (cron, systemd timers): the schedule key K (default: the spec's\n"
+     "  absolute path, plus \"#NAME\" with --name) groups the runs of one schedule.\n"
+     "  --if-changed makes no job when the dataset's revision (Hub commit, or the data\n"
+     "  plugin's fingerprint) and the base model's equal those of the last succeeded run of\n"
+     "  K. --concurrency forbid makes no job while one of K is queued or running (exit 0, or\n"
+     "  --skip-exit-code N), replace cancels it. --deadline D: a job that cannot start within\n"
+     "  D ends missed (exit 4). With any of these, the idempotency key K@<UTC minute> (or\n"
+     "  --idempotency-key) makes a double-fired cron line one job, and -q prints nothing on\n"
+     "  success; a failure prints one line on stderr (and to syslog, ident tcctl).\n"},
     {"pull", tcctl_cmd_pull,
      "pull [model|dataset] ORG/NAME [--revision R] [--include G]... [--exclude G]... [--name NAME] "
      "[--timeout D] [--detach]",
@@ -91,8 +102,8 @@ static const command commands[] = {
     {"jobs", tcctl_cmd_jobs, "jobs [--state STATE] [--limit N]",
      "  List jobs, newest first, with their kind (train, pull, push); NAME is the job's name,\n"
      "  or for a pull or push job without one, its repo. STATE: queued, running, succeeded,\n"
-     "  failed, cancelled, timed_out, interrupted. N: 1..1000 (default 100). -q prints only\n"
-     "  the ids.\n"},
+     "  failed, cancelled, timed_out, interrupted, missed. N: 1..1000 (default 100). -q\n"
+     "  prints only the ids.\n"},
     {"status", tcctl_cmd_status, "status ID",
      "  Show one job: state, reason, times, progress, metrics, output directory; the repo\n"
      "  of a pull or push job, and a push job's source, commit and URL; the push job that a\n"

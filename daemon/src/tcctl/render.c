@@ -225,7 +225,7 @@ int tcctl_state_exit(const char *state)
         return TCCTL_EXIT_FAILED;
     if (!strcmp(state, "cancelled"))
         return TCCTL_EXIT_CANCELLED;
-    if (!strcmp(state, "timed_out"))
+    if (!strcmp(state, "timed_out") || !strcmp(state, "missed"))
         return TCCTL_EXIT_TIMEOUT;
     return -1;
 }

@@ -53,6 +53,7 @@ typedef struct tcctl_ctx {
     int json;                /* --json: machine output on stdout */
     int quiet;               /* -q: ids only */
     int bar;                 /* live progress bars: stderr is a TTY, not --json or -q */
+    int silent;              /* -q of a scheduled train: nothing at all on stdout */
 } tcctl_ctx;
 
 /* ---- http.c ------------------------------------------------------------------------------- */

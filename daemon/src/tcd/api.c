@@ -75,8 +75,8 @@ typedef struct api_ctx {
     api_query q; /* the query, checked against the route's parameters */
 } api_ctx;
 
-static const char *const job_states[] = {"queued",    "running",   "succeeded",  "failed",
-                                         "cancelled", "timed_out", "interrupted"};
+static const char *const job_states[] = {"queued",    "running",   "succeeded",   "failed",
+                                         "cancelled", "timed_out", "interrupted", "missed"};
 
 /* ---- responses ----------------------------------------------------------------------------- */
 
@@ -394,6 +394,49 @@ static int peer_uid(api_ctx *x, uid_t *out)
     return 0;
 }
 
+/*
+ * The Idempotency-Key header into c->idempotency_key (train jobs only); a body field of another
+ * value is 400. 0, or -1 with e set.
+ */
+static int idempotency_header(api_ctx *x, tcd_api__create *c, tcd_api__error *e)
+{
+    const char *h = MHD_lookup_connection_value(x->conn, MHD_HEADER_KIND, "Idempotency-Key");
+
+    if (h == NULL)
+        return 0;
+    if (c->pull || c->push) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "the Idempotency-Key header is for train jobs only");
+        return -1;
+    }
+    if (tcd_api__key_check("header 'Idempotency-Key'", h, e) != 0)
+        return -1;
+    if (c->idempotency_key != NULL && strcmp(c->idempotency_key, h) != 0) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "header 'Idempotency-Key' and field 'idempotency_key' differ");
+        return -1;
+    }
+    c->idempotency_key = h;
+    return 0;
+}
+
+static int create_train(api_ctx *x, uid_t uid, const tcd_api__create *c, cJSON **job,
+                        tcd_create_outcome *how, char *err, size_t errcap)
+{
+    tcd_train_opts o;
+
+    memset(&o, 0, sizeof o);
+    o.name = c->name;
+    o.timeout_s = c->timeout_s;
+    o.schedule_key = c->schedule_key;
+    o.idempotency_key = c->idempotency_key;
+    o.if_changed = c->if_changed;
+    o.concurrency = c->concurrency;
+    o.deadline_s = c->deadline_s;
+    return tcd_jobs_create_train(x->d, uid, c->spec_yaml, c->sets, c->n_sets, &o, job, how, err,
+                                 errcap);
+}
+
 static enum MHD_Result jobs_create(api_ctx *x)
 {
     tcd_api__create c = {0};
@@ -402,6 +445,7 @@ static enum MHD_Result jobs_create(api_ctx *x)
     const cJSON *id;
     char err[512] = "", location[64];
     enum MHD_Result ret;
+    tcd_create_outcome how = TCD_CREATE_NEW;
     uid_t uid;
     int rc;
 
@@ -410,7 +454,8 @@ static enum MHD_Result jobs_create(api_ctx *x)
         goto out;
     }
     if (tcd_api__create_parse(&c, x->r->body != NULL ? x->r->body : "", x->r->body_len, &x->r->lim,
-                              &e) != 0) {
+                              &e) != 0 ||
+        idempotency_header(x, &c, &e) != 0) {
         ret = reply_error(x, &e);
         goto out;
     }
@@ -421,15 +466,19 @@ static enum MHD_Result jobs_create(api_ctx *x)
         rc =
             tcd_jobs_create_push(x->d, uid, c.xfer_obj, c.name, c.timeout_s, &job, err, sizeof err);
     else
-        rc = tcd_jobs_create(x->d, uid, c.spec_yaml, c.sets, c.n_sets, c.name, c.timeout_s, &job,
-                             err, sizeof err);
+        rc = create_train(x, uid, &c, &job, &how, err, sizeof err);
     if (rc != TCD_OK) {
         ret = fail_status(x, rc, err);
         goto out;
     }
+    if (how == TCD_CREATE_SKIPPED) {
+        ret = reply_json(x, 200, job, NULL); /* no job: {"skipped":{...}} */
+        job = NULL;
+        goto out;
+    }
     id = cJSON_GetObjectItemCaseSensitive(job, "id");
     snprintf(location, sizeof location, "/v1/jobs/%s", cJSON_IsString(id) ? id->valuestring : "");
-    ret = reply_json(x, 201, job, location);
+    ret = reply_json(x, how == TCD_CREATE_EXISTING ? 200 : 201, job, location);
     job = NULL;
 out:
     cJSON_Delete(job);

@@ -21,6 +21,8 @@
 #define TCD_API_MAX_TIMEOUT_S 1e7 /* timeout_s */
 #define TCD_API_MAX_PLUGIN_NAME 64
 #define TCD_API_MAX_FIELDS 64 /* JSON values beyond the `set` or include/exclude entries */
+#define TCD_API_MAX_KEY 256   /* schedule_key, idempotency_key (and the Idempotency-Key header) */
+#define TCD_API_MAX_DEADLINE_S 1e7 /* deadline_s */
 
 /* An HTTP-level error: status, code of docs/api.md (static string) and one line. */
 typedef struct tcd_api__error {
@@ -53,6 +55,12 @@ typedef struct tcd_api__create {
     size_t n_sets;
     const char *name; /* NULL: none */
     double timeout_s; /* 0: the default */
+    /* train: scheduled runs (docs/api.md "Scheduled runs"); keys NULL when none */
+    const char *schedule_key;
+    const char *idempotency_key;
+    int if_changed;
+    tcd_concurrency concurrency;
+    double deadline_s; /* 0: none */
 } tcd_api__create;
 
 /*
@@ -71,6 +79,12 @@ int tcd_api__json_scan(const char *s, size_t n, int max_depth, size_t max_items,
  */
 int tcd_api__create_parse(tcd_api__create *out, const char *body, size_t len, const tcd_limits *lim,
                           tcd_api__error *e);
+
+/*
+ * A schedule or idempotency key (field names the body field or header, for the message): 1..
+ * TCD_API_MAX_KEY bytes of printable characters. 0, or -1 with e set (400 bad_request).
+ */
+int tcd_api__key_check(const char *field, const char *v, tcd_api__error *e);
 
 /* Release what tcd_api__create_parse made; accepts a zeroed struct. */
 void tcd_api__create_dispose(tcd_api__create *c);

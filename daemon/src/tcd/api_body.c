@@ -499,8 +499,104 @@ static int check_timeout(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
     return 0;
 }
 
+/* ---- scheduled runs (train) ---- */
+
+int tcd_api__key_check(const char *field, const char *v, tcd_api__error *e)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > TCD_API_MAX_KEY || !no_controls(v)) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "%s must be 1..%d bytes without control characters", field,
+                           TCD_API_MAX_KEY);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_key(const cJSON *v, const char *field, const char **out, tcd_api__error *e)
+{
+    char what[64];
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, field, "a string");
+    snprintf(what, sizeof what, "field '%s'", field);
+    if (tcd_api__key_check(what, v->valuestring, e) != 0)
+        return -1;
+    *out = v->valuestring;
+    return 0;
+}
+
+static int check_concurrency(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    int k;
+
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return bad_type(e, "concurrency", "a string");
+    if ((k = tcd_concurrency_from_name(v->valuestring)) < 0) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'concurrency' must be 'allow', 'forbid' or 'replace', got "
+                           "'%.64s'",
+                           v->valuestring);
+        return -1;
+    }
+    c->concurrency = (tcd_concurrency)k;
+    return 0;
+}
+
+static int check_deadline(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v))
+        return bad_type(e, "deadline_s", "a number");
+    if (!isfinite(v->valuedouble) || v->valuedouble <= 0 ||
+        v->valuedouble > TCD_API_MAX_DEADLINE_S) {
+        tcd_api__error_set(e, 400, "bad_request",
+                           "field 'deadline_s' must be above 0 and at most %.0f",
+                           TCD_API_MAX_DEADLINE_S);
+        return -1;
+    }
+    c->deadline_s = v->valuedouble;
+    return 0;
+}
+
+static int check_if_changed(tcd_api__create *c, const cJSON *v, tcd_api__error *e)
+{
+    if (cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsBool(v))
+        return bad_type(e, "if_changed", "true or false");
+    c->if_changed = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* The fields of scheduled train runs; 1 if k is none of them. */
+static int check_schedule_field(tcd_api__create *c, const cJSON *f, tcd_api__error *e)
+{
+    const char *k = f->string;
+
+    if (strcmp(k, "schedule_key") == 0)
+        return check_key(f, k, &c->schedule_key, e);
+    if (strcmp(k, "idempotency_key") == 0)
+        return check_key(f, k, &c->idempotency_key, e);
+    if (strcmp(k, "if_changed") == 0)
+        return check_if_changed(c, f, e);
+    if (strcmp(k, "concurrency") == 0)
+        return check_concurrency(c, f, e);
+    if (strcmp(k, "deadline_s") == 0)
+        return check_deadline(c, f, e);
+    return 1;
+}
+
 static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim, tcd_api__error *e)
 {
+    int r;
+
     const char *k = f->string;
 
     if (strcmp(k, "kind") == 0)
@@ -509,6 +605,8 @@ static int check_field(tcd_api__create *c, const cJSON *f, const tcd_limits *lim
         return check_spec(c, f, lim, e);
     if (!c->pull && !c->push && strcmp(k, "set") == 0)
         return check_sets(c, f, lim, e);
+    if (!c->pull && !c->push && (r = check_schedule_field(c, f, e)) <= 0)
+        return r;
     if ((c->pull || c->push) && strcmp(k, "repo") == 0)
         return check_repo(c, f, e);
     if ((c->pull || c->push) && strcmp(k, "repo_type") == 0)
@@ -602,6 +700,11 @@ static int check_fields(tcd_api__create *c, const tcd_limits *lim, tcd_api__erro
     }
     if (c->spec_yaml == NULL) {
         tcd_api__error_set(e, 400, "bad_request", "missing field 'spec_yaml'");
+        return -1;
+    }
+    if (c->schedule_key == NULL && (c->if_changed || c->concurrency != TCD_CONCURRENCY_ALLOW)) {
+        tcd_api__error_set(e, 400, "bad_request", "field '%s' needs a 'schedule_key'",
+                           c->if_changed ? "if_changed" : "concurrency");
         return -1;
     }
     return 0;

@@ -26,12 +26,21 @@
 /* Longest job name and --set entry. */
 #define TCD_MAX_NAME 256
 #define TCD_MAX_SET_LEN 4096
+/* Longest schedule key and idempotency key (docs/api.md "Scheduled runs"). */
+#define TCD_MAX_KEY 256
+/* Longest data or model revision (a Hub commit is 40 hex digits; a fingerprint is shorter). */
+#define TCD_MAX_REVISION 128
+/* Longest deadline_s. */
+#define TCD_MAX_DEADLINE_S 1e7
 /* Most entries under a push source directory that tcd walks to check their owner. */
 #define TCD_MAX_PUSH_ENTRIES 100000
 /* Deepest directory nesting under a push source that tcd walks. */
 #define TCD_MAX_PUSH_DEPTH 64
 /* A spec check or plugin probe is killed after this long. */
 #define TCD_PROBE_TIMEOUT_S 30.0
+/* A spec check that also resolves the revisions (if_changed: Hub requests, or a data plugin
+ * reading the whole dataset for its fingerprint) gets this long; below tcctl's 120 s. */
+#define TCD_REVISIONS_TIMEOUT_S 90.0
 /* Most bytes read from a probe's stdout. */
 #define TCD_PROBE_MAX_OUT (4 * 1024 * 1024)
 

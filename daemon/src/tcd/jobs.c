@@ -39,7 +39,7 @@
 #include "schedule.h"
 
 static const char *const state_names[TCD_JOB_STATE_MAX] = {
-    "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"};
+    "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted", "missed"};
 
 const char *tcd_job__state_name(tcd_job_state s)
 {
@@ -66,6 +66,23 @@ static const char *const kind_names[TCD_JOB_KIND_MAX] = {"train", "pull", "push"
 const char *tcd_job__kind_name(tcd_job_kind k)
 {
     return (unsigned)k < TCD_JOB_KIND_MAX ? kind_names[k] : "unknown";
+}
+
+static const char *const concurrency_names[TCD_CONCURRENCY_MAX] = {"allow", "forbid", "replace"};
+
+int tcd_concurrency_from_name(const char *s)
+{
+    int i;
+
+    for (i = 0; s && i < TCD_CONCURRENCY_MAX; i++)
+        if (!strcmp(s, concurrency_names[i]))
+            return i;
+    return -1;
+}
+
+const char *tcd_concurrency_name(tcd_concurrency c)
+{
+    return (unsigned)c < TCD_CONCURRENCY_MAX ? concurrency_names[c] : "allow";
 }
 
 int tcd_job__is_transfer(const tcd_job *j)
@@ -216,6 +233,10 @@ void tcd_job__free(tcd_job *j)
     free(j->line);
     cJSON_Delete(j->worker_result);
     free(j->schedule);
+    free(j->schedule_key);
+    free(j->idempotency_key);
+    free(j->data_revision);
+    free(j->model_revision);
     free(j);
 }
 
@@ -323,6 +344,16 @@ static cJSON *job_json(const tcd_job *j, int disk)
             add_str(o, "schedule", j->schedule);
             add_time(o, "slot", j->slot);
         }
+        add_str(o, "schedule_key", j->schedule_key);
+        add_str(o, "idempotency_key", j->idempotency_key);
+        cJSON_AddBoolToObject(o, "if_changed", j->if_changed);
+        cJSON_AddStringToObject(o, "concurrency", tcd_concurrency_name(j->concurrency));
+        if (j->deadline_s > 0)
+            cJSON_AddNumberToObject(o, "deadline_s", j->deadline_s);
+        else
+            cJSON_AddNullToObject(o, "deadline_s");
+        add_str(o, "data_revision", j->data_revision);
+        add_str(o, "model_revision", j->model_revision);
     }
     add_dup(o, "progress", j->progress);
     add_dup(o, "result", j->result);
@@ -517,6 +548,60 @@ static void result_take(tcd_job *j, const cJSON *r, const char *key, int types)
 static void plan_push(tcd_daemon *d, tcd_job *j);
 static void test_crash_point(const char *name);
 
+/* A revision as the worker or the spec check reports it: 1..TCD_MAX_REVISION printable bytes. */
+static int revision_ok(const cJSON *v)
+{
+    const char *c;
+
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > TCD_MAX_REVISION)
+        return 0;
+    for (c = v->valuestring; *c; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Replace *dst with key of o when it is a valid revision or null ("" and absent: keep *dst). */
+static void revision_take(char **dst, const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    char *c;
+
+    if (cJSON_IsNull(v)) {
+        free(*dst);
+        *dst = NULL;
+    } else if (revision_ok(v) && (c = strdup(v->valuestring))) {
+        free(*dst);
+        *dst = c;
+    }
+}
+
+/*
+ * A succeeded train job records what it trained on: the worker's result event carries
+ * "data_revision" (the dataset's Hub commit, else the data plugin's fingerprint, as
+ * data_fingerprint in metrics.json) and "model_revision" (model.from's Hub commit, null for a
+ * local folder or none), computed as the spec check computes them for if_changed.
+ */
+static void take_revisions(tcd_job *j, const cJSON *r)
+{
+    if (!r)
+        return;
+    revision_take(&j->data_revision, r, "data_revision");
+    revision_take(&j->model_revision, r, "model_revision");
+}
+
+/* One line in tcd's log (the journal) for each finished job of a schedule or idempotency key. */
+static void log_outcome(const tcd_job *j)
+{
+    if (!j->schedule_key && !j->idempotency_key)
+        return;
+    tcd_log(j->state == TCD_JOB_SUCCEEDED ? TCD_LOG_NOTICE : TCD_LOG_WARNING,
+            "schedule '%.200s': job %s %s%s%.300s (data %.64s, model %.64s)",
+            j->schedule_key ? j->schedule_key : "-", j->id, tcd_job__state_name(j->state),
+            j->reason ? ": " : "", j->reason ? j->reason : "",
+            j->data_revision ? j->data_revision : "-", j->model_revision ? j->model_revision : "-");
+}
+
 void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *reason)
 {
     cJSON *r = j->worker_result, *m;
@@ -525,8 +610,10 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     j->state = s;
     set_reason(j, reason);
     j->finished = tcd_now();
-    if (j->kind == TCD_JOB_TRAIN && s == TCD_JOB_SUCCEEDED)
+    if (j->kind == TCD_JOB_TRAIN && s == TCD_JOB_SUCCEEDED) {
+        take_revisions(j, r);
         plan_push(d, j);
+    }
     emit_state(d, j);
 
     if (!r) {
@@ -571,6 +658,7 @@ void tcd_job__finish(tcd_daemon *d, tcd_job *j, tcd_job_state s, const char *rea
     }
     tcd_job__emit(d, j, r, 1);
     tcd_job__save(d, j);
+    log_outcome(j);
     if (j->schedule)
         tcd_schedules__job_finished(d, j);
     if (j->push_pending) {
@@ -864,6 +952,41 @@ static int load_sets(tcd_job *j, const cJSON *arr)
     return 0;
 }
 
+/* A key of job.json as the API takes it (else the job has none): 1..TCD_MAX_KEY bytes, no
+ * control characters. */
+static int key_str(const cJSON *v)
+{
+    const char *c;
+
+    if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > TCD_MAX_KEY)
+        return 0;
+    for (c = v->valuestring; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The scheduling members of a train job's job.json. -1 on OOM. */
+static int load_schedule(tcd_job *j, const cJSON *o)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "concurrency");
+    int c = tcd_concurrency_from_name(cJSON_IsString(v) ? v->valuestring : NULL);
+
+    j->concurrency = c < 0 ? TCD_CONCURRENCY_ALLOW : (tcd_concurrency)c;
+    j->if_changed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "if_changed"));
+    j->deadline_s = num(o, "deadline_s", 0);
+    if (j->deadline_s < 0)
+        j->deadline_s = 0;
+    revision_take(&j->data_revision, o, "data_revision");
+    revision_take(&j->model_revision, o, "model_revision");
+    if ((key_str(v = cJSON_GetObjectItemCaseSensitive(o, "schedule_key")) &&
+         !(j->schedule_key = strdup(v->valuestring))) ||
+        (key_str(v = cJSON_GetObjectItemCaseSensitive(o, "idempotency_key")) &&
+         !(j->idempotency_key = strdup(v->valuestring))))
+        return -1;
+    return 0;
+}
+
 tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
 {
     tcd_job *j = job_new(d, id);
@@ -942,6 +1065,10 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap)
     j->prev_pid = (pid_t)num(x, "pid", 0);
     if (j->kind == TCD_JOB_TRAIN && (j->schedule = str_dup(o, "schedule")))
         j->slot = num(o, "slot", 0);
+    if (j->kind == TCD_JOB_TRAIN && load_schedule(j, o) < 0) {
+        fail(0, err, errcap, "out of memory");
+        goto bad;
+    }
     load_events(j);
     goto out;
 bad:
@@ -1082,11 +1209,43 @@ static int check_args(tcd_daemon *d, const char *spec_yaml, const char *const *s
     return TCD_OK;
 }
 
-/* Run `tcd-worker check spec.yaml --set... --json` in dir. */
-static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, size_t n_sets,
-                      char *err, size_t errcap)
+/* What the spec check found out besides the verdict (with --revisions). */
+typedef struct spec_check {
+    int revisions;        /* ask for them */
+    char *data_revision;  /* malloc'd; NULL: the data has none */
+    char *model_revision; /* malloc'd; NULL: no Hub model */
+} spec_check;
+
+/*
+ * The revisions of a check verdict: {"revisions":{"data":R|null,"model":R|null}}, or
+ * {"revisions_error":{"code","message"}} when they could not be found: a dataset or model the
+ * Hub does not have, or data the plugin cannot read, is 400 invalid_spec (the spec is wrong);
+ * anything else (the Hub unreachable, offline, an HTTP error) 503 unavailable (try later).
+ */
+static int take_check_revisions(spec_check *sc, const cJSON *o, char *err, size_t errcap)
 {
-    const char **argv = calloc(n_sets * 2 + 6, sizeof(char *));
+    const cJSON *rev = cJSON_GetObjectItemCaseSensitive(o, "revisions");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "revisions_error");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    int spec_wrong = cJSON_IsString(code) && (!strcmp(code->valuestring, "not_found") ||
+                                              !strcmp(code->valuestring, "malformed_data") ||
+                                              !strcmp(code->valuestring, "invalid_argument"));
+
+    if (e || !cJSON_IsObject(rev))
+        return fail(spec_wrong ? TCD_E_INVALID_SPEC : TCD_E_UNAVAILABLE, err, errcap,
+                    "cannot resolve the revisions of the dataset and base model: %.300s",
+                    cJSON_IsString(msg) ? msg->valuestring : "the spec check did not say");
+    revision_take(&sc->data_revision, rev, "data");
+    revision_take(&sc->model_revision, rev, "model");
+    return TCD_OK;
+}
+
+/* Run `tcd-worker check spec.yaml --set... --json [--revisions]` in dir. */
+static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, size_t n_sets,
+                      spec_check *sc, char *err, size_t errcap)
+{
+    const char **argv = calloc(n_sets * 2 + 7, sizeof(char *));
     char *out = NULL, *last;
     cJSON *o = NULL, *ok, *msg;
     size_t i, k = 0;
@@ -1102,8 +1261,12 @@ static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, s
         argv[k++] = sets[i];
     }
     argv[k++] = "--json";
+    if (sc && sc->revisions)
+        argv[k++] = "--revisions";
     argv[k] = NULL;
-    r = tcd_run_capture(&d->cfg, argv, dir, TCD_PROBE_TIMEOUT_S, &out, &st, err, errcap);
+    r = tcd_run_capture(&d->cfg, argv, dir,
+                        sc && sc->revisions ? TCD_REVISIONS_TIMEOUT_S : TCD_PROBE_TIMEOUT_S, &out,
+                        &st, err, errcap);
     if (r < 0) {
         tcd_log(TCD_LOG_ERR, "spec check: %s", err);
         goto out;
@@ -1116,7 +1279,7 @@ static int check_spec(tcd_daemon *d, const char *dir, const char *const *sets, s
     ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
     msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "error"), "message");
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && cJSON_IsTrue(ok)) {
-        r = TCD_OK;
+        r = sc && sc->revisions ? take_check_revisions(sc, o, err, errcap) : TCD_OK;
     } else if (cJSON_IsFalse(ok) || (WIFEXITED(st) && WEXITSTATUS(st) == 78)) {
         r = fail(TCD_E_INVALID_SPEC, err, errcap, "%s",
                  cJSON_IsString(msg) ? msg->valuestring : "the spec was refused");
@@ -1133,8 +1296,8 @@ out:
 }
 
 static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char *spec_yaml,
-                          const char *const *sets, size_t n_sets, const char *name,
-                          double timeout_s)
+                          const char *const *sets, size_t n_sets, const tcd_train_opts *o,
+                          spec_check *sc)
 {
     tcd_job *j = job_new(d, id);
     size_t i;
@@ -1144,8 +1307,13 @@ static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char
     j->owner = owner;
     j->state = TCD_JOB_QUEUED;
     j->created = tcd_now();
-    j->timeout_s = timeout_s > 0 ? timeout_s : d->cfg.limits.default_timeout_s;
-    if ((name && *name && !(j->name = strdup(name))) ||
+    j->timeout_s = o->timeout_s > 0 ? o->timeout_s : d->cfg.limits.default_timeout_s;
+    j->if_changed = o->if_changed;
+    j->concurrency = o->concurrency;
+    j->deadline_s = o->deadline_s > 0 ? o->deadline_s : 0;
+    if ((o->name && *o->name && !(j->name = strdup(o->name))) ||
+        (o->schedule_key && !(j->schedule_key = strdup(o->schedule_key))) ||
+        (o->idempotency_key && !(j->idempotency_key = strdup(o->idempotency_key))) ||
         !(j->spec = spec_json(spec_yaml, sets, n_sets)) ||
         !(j->sets = calloc(n_sets + 1, sizeof(char *))))
         goto oom;
@@ -1153,6 +1321,9 @@ static tcd_job *job_build(tcd_daemon *d, const char *id, uid_t owner, const char
         if (!(j->sets[i] = strdup(sets[i])))
             goto oom;
     j->n_sets = n_sets;
+    j->data_revision = sc->data_revision; /* moved into the job */
+    j->model_revision = sc->model_revision;
+    sc->data_revision = sc->model_revision = NULL;
     return j;
 oom:
     tcd_job__free(j);
@@ -1197,47 +1368,213 @@ static int publish_job(tcd_daemon *d, tcd_job *j, const char *json_path, const c
     return TCD_OK;
 }
 
-/* What created a train job besides the API: a schedule's slot (schedule.c). NULL: the API. */
-typedef struct job_origin {
-    const char *schedule;
-    double slot;
-} job_origin;
+/* ---- scheduled runs: keys, if_changed, concurrency ------------------------------------------ */
 
-static int create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
-                        size_t n_sets, const char *name, double timeout_s, const job_origin *origin,
-                        cJSON **out, char *err, size_t errcap);
+/* A schedule or idempotency key: 1..TCD_MAX_KEY bytes without control characters, or NULL. */
+static int check_key(const char *what, const char *k, char *err, size_t errcap)
+{
+    const char *c;
+
+    if (!k)
+        return TCD_OK;
+    if (!*k || strlen(k) > TCD_MAX_KEY)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "%s must be 1..%d bytes", what, TCD_MAX_KEY);
+    for (c = k; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return fail(TCD_E_BAD_REQUEST, err, errcap, "%s has control characters", what);
+    return TCD_OK;
+}
+
+static int check_train_opts(const tcd_train_opts *o, char *err, size_t errcap)
+{
+    int r;
+
+    if ((r = check_key("schedule_key", o->schedule_key, err, errcap)) < 0 ||
+        (r = check_key("idempotency_key", o->idempotency_key, err, errcap)) < 0)
+        return r;
+    if ((unsigned)o->concurrency >= TCD_CONCURRENCY_MAX)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "unknown concurrency policy");
+    if (!o->schedule_key && (o->if_changed || o->concurrency != TCD_CONCURRENCY_ALLOW))
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "%s needs a schedule_key",
+                    o->if_changed ? "if_changed" : "concurrency forbid or replace");
+    if (!isfinite(o->deadline_s) || o->deadline_s < 0 || o->deadline_s > TCD_MAX_DEADLINE_S)
+        return fail(TCD_E_BAD_REQUEST, err, errcap, "deadline_s must be in [0, %.0f]",
+                    TCD_MAX_DEADLINE_S);
+    return TCD_OK;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The owner's train job with that idempotency key, or NULL. */
+static tcd_job *find_idempotent(tcd_daemon *d, uid_t owner, const char *key)
+{
+    size_t i;
+
+    for (i = 0; key && i < d->n_jobs; i++)
+        if (d->jobs[i]->kind == TCD_JOB_TRAIN && d->jobs[i]->owner == owner &&
+            str_eq(d->jobs[i]->idempotency_key, key))
+            return d->jobs[i];
+    return NULL;
+}
+
+/* The owner's train job of schedule key that finished last in state `succeeded`, or NULL. */
+static const tcd_job *last_succeeded(const tcd_daemon *d, uid_t owner, const char *key)
+{
+    const tcd_job *best = NULL;
+    size_t i;
+
+    for (i = 0; i < d->n_jobs; i++) {
+        const tcd_job *j = d->jobs[i];
+        if (j->kind == TCD_JOB_TRAIN && j->owner == owner && j->state == TCD_JOB_SUCCEEDED &&
+            str_eq(j->schedule_key, key) && (!best || j->finished > best->finished))
+            best = j;
+    }
+    return best;
+}
+
+/* The owner's first queued or running train job of schedule key (after `from`), or NULL. */
+static tcd_job *active_of_key(tcd_daemon *d, uid_t owner, const char *key, size_t *from)
+{
+    for (; *from < d->n_jobs; (*from)++) {
+        tcd_job *j = d->jobs[*from];
+        if (j->kind == TCD_JOB_TRAIN && j->owner == owner && !tcd_job__final(j->state) &&
+            str_eq(j->schedule_key, key))
+            return j;
+    }
+    return NULL;
+}
+
+/* {"skipped":{"code","message","job","schedule_key","data_revision","model_revision"}} */
+static cJSON *skipped_json(const char *code, const char *message, const tcd_job *by,
+                           const char *key, const spec_check *sc)
+{
+    cJSON *o = cJSON_CreateObject(), *x = o ? cJSON_AddObjectToObject(o, "skipped") : NULL;
+
+    if (!x) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON_AddStringToObject(x, "code", code);
+    cJSON_AddStringToObject(x, "message", message);
+    add_str(x, "job", by ? by->id : NULL);
+    add_str(x, "schedule_key", key);
+    add_str(x, "data_revision", sc->data_revision);
+    add_str(x, "model_revision", sc->model_revision);
+    return o;
+}
+
+/*
+ * With d->lock held: the answers that make no new job. Returns 1 with *out and *how set, 0 when a
+ * job is to be made, or a tcd_status. probed: sc holds the revisions (if_changed is decided).
+ */
+static int decide(tcd_daemon *d, uid_t owner, const tcd_train_opts *o, const spec_check *sc,
+                  int probed, cJSON **out, tcd_create_outcome *how, char *err, size_t errcap)
+{
+    const char *key = o->schedule_key;
+    const tcd_job *last;
+    tcd_job *j;
+    char msg[512];
+    size_t from = 0;
+
+    if ((j = find_idempotent(d, owner, o->idempotency_key))) {
+        *how = TCD_CREATE_EXISTING;
+        tcd_log(TCD_LOG_INFO, "idempotency key '%.200s' of uid %u: job %s exists (%s); no new job",
+                o->idempotency_key, (unsigned)owner, j->id, tcd_job__state_name(j->state));
+        *out = job_json(j, 0);
+    } else if (probed && o->if_changed && sc->data_revision &&
+               (last = last_succeeded(d, owner, key)) &&
+               str_eq(last->data_revision, sc->data_revision) &&
+               str_eq(last->model_revision, sc->model_revision)) {
+        snprintf(msg, sizeof(msg), "unchanged since job %s: data %.64s, model %.64s; no job made",
+                 last->id, sc->data_revision, sc->model_revision ? sc->model_revision : "-");
+        *how = TCD_CREATE_SKIPPED;
+        *out = skipped_json("unchanged", msg, last, key, sc);
+    } else if (o->concurrency == TCD_CONCURRENCY_FORBID &&
+               (j = active_of_key(d, owner, key, &from))) {
+        snprintf(msg, sizeof(msg),
+                 "job %s of this schedule is %s (concurrency forbid); no job made", j->id,
+                 tcd_job__state_name(j->state));
+        *how = TCD_CREATE_SKIPPED;
+        *out = skipped_json("concurrency_forbid", msg, j, key, sc);
+    } else {
+        return 0;
+    }
+    if (!*out)
+        return fail(TCD_E_INTERNAL, err, errcap, "out of memory");
+    if (*how == TCD_CREATE_SKIPPED)
+        tcd_log(TCD_LOG_NOTICE, "schedule '%.200s' of uid %u: %s", key, (unsigned)owner, msg);
+    return 1;
+}
+
+/* With d->lock held: concurrency replace: cancel the other queued or running jobs of j's key. */
+static void replace_active(tcd_daemon *d, const tcd_job *j)
+{
+    char reason[64];
+    size_t from = 0;
+    tcd_job *old;
+
+    snprintf(reason, sizeof(reason), "replaced by job %s", j->id);
+    for (; (old = active_of_key(d, j->owner, j->schedule_key, &from)); from++) {
+        if (old == j)
+            continue;
+        tcd_log(TCD_LOG_NOTICE, "schedule '%.200s': job %s (%s) %s", j->schedule_key, old->id,
+                tcd_job__state_name(old->state), reason);
+        if (old->state == TCD_JOB_QUEUED) {
+            tcd_job__finish(d, old, TCD_JOB_CANCELLED, reason);
+        } else if (old->pid > 0 && old->stop == TCD_STOP_NONE) {
+            old->stop = TCD_STOP_REPLACE;
+            snprintf(old->replaced_by, sizeof(old->replaced_by), "%s", j->id);
+            kill(-old->pid, SIGTERM);
+            old->kill_at = tcd_mono() + d->cfg.limits.cancel_grace_s;
+            tcd_job__log(d, old, "info", "%s (concurrency replace); stopping the worker", reason);
+        }
+    }
+}
 
 int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
                     size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
                     size_t errcap)
 {
-    return create_train(d, owner, spec_yaml, sets, n_sets, name, timeout_s, NULL, out, err, errcap);
+    tcd_train_opts o;
+    tcd_create_outcome how;
+
+    memset(&o, 0, sizeof(o));
+    o.name = name;
+    o.timeout_s = timeout_s;
+    return tcd_jobs_create_train(d, owner, spec_yaml, sets, n_sets, &o, out, &how, err, errcap);
 }
 
 int tcd_jobs_create_scheduled(tcd_daemon *d, uid_t owner, const char *spec_yaml,
-                              const char *schedule, double slot, cJSON **out, char *err,
-                              size_t errcap)
+                              const tcd_train_opts *opts, cJSON **out, tcd_create_outcome *how,
+                              char *err, size_t errcap)
 {
-    job_origin o = {schedule, slot};
-
-    return create_train(d, owner, spec_yaml, NULL, 0, schedule, 0, &o, out, err, errcap);
+    return tcd_jobs_create_train(d, owner, spec_yaml, NULL, 0, opts, out, how, err, errcap);
 }
 
-static int create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml, const char *const *sets,
-                        size_t n_sets, const char *name, double timeout_s, const job_origin *origin,
-                        cJSON **out, char *err, size_t errcap)
+int tcd_jobs_create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml,
+                          const char *const *sets, size_t n_sets, const tcd_train_opts *opts,
+                          cJSON **out, tcd_create_outcome *how, char *err, size_t errcap)
 {
     char id[18], *tmp = NULL, *spec_path = NULL, *json_path = NULL, *final_dir = NULL;
+    spec_check sc = {0, NULL, NULL};
     tcd_job *j = NULL;
     int r, locked = 0;
 
-    if ((r = check_args(d, spec_yaml, sets, n_sets, name, timeout_s, err, errcap)) < 0)
+    *how = TCD_CREATE_NEW;
+    if ((r = check_args(d, spec_yaml, sets, n_sets, opts->name, opts->timeout_s, err, errcap)) <
+            0 ||
+        (r = check_train_opts(opts, err, errcap)) < 0)
         return r;
+    /* the answers that need no spec check (an idempotent repeat, forbid) before running it */
     pthread_mutex_lock(&d->lock);
-    r = admit(d, err, errcap);
+    if ((r = decide(d, owner, opts, &sc, 0, out, how, err, errcap)) == 0)
+        r = admit(d, err, errcap);
     pthread_mutex_unlock(&d->lock);
-    if (r < 0)
-        return r;
+    if (r != 0)
+        return r > 0 ? TCD_OK : r;
     if (new_id(id) < 0)
         return fail(TCD_E_INTERNAL, err, errcap, "cannot make a job id: %s", strerror(errno));
     tmp = tcd_strdup_printf("%s/tmp/%s", d->cfg.state_dir, id);
@@ -1255,30 +1592,39 @@ static int create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml, const
         tcd_log(TCD_LOG_ERR, "%s", err);
         goto out;
     }
-    if ((r = check_spec(d, tmp, sets, n_sets, err, errcap)) < 0)
+    sc.revisions = opts->if_changed;
+    if ((r = check_spec(d, tmp, sets, n_sets, &sc, err, errcap)) < 0)
         goto out;
     pthread_mutex_lock(&d->lock);
     locked = 1;
+    if ((r = decide(d, owner, opts, &sc, 1, out, how, err, errcap)) != 0) {
+        r = r > 0 ? TCD_OK : r;
+        goto out;
+    }
     if ((r = admit(d, err, errcap)) < 0)
         goto out;
-    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, name, timeout_s)) ||
-        (origin && !(j->schedule = strdup(origin->schedule)))) {
+    if (!(j = job_build(d, id, owner, spec_yaml, sets, n_sets, opts, &sc)) ||
+        (opts->schedule && !(j->schedule = strdup(opts->schedule)))) {
         r = fail(TCD_E_INTERNAL, err, errcap, "out of memory");
         goto out;
     }
-    if (origin)
-        j->slot = origin->slot;
+    if (opts->schedule)
+        j->slot = opts->slot;
     if ((r = publish_job(d, j, json_path, tmp, final_dir, out, err, errcap)) < 0)
         goto out;
     free(tmp);
     tmp = NULL; /* renamed: now the job's directory */
-    j = NULL;   /* owned by d */
+    if (j->concurrency == TCD_CONCURRENCY_REPLACE)
+        replace_active(d, j);
+    j = NULL; /* owned by d */
 out:
     if (locked)
         pthread_mutex_unlock(&d->lock);
     if (tmp)
         tcd_rm_rf(tmp);
     tcd_job__free(j);
+    free(sc.data_revision);
+    free(sc.model_revision);
     free(tmp);
     free(spec_path);
     free(json_path);
@@ -1886,11 +2232,74 @@ void tcd_count_request(tcd_daemon *d, int http_status)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Succeeded keyed train jobs by owner, schedule key, then finish time. */
+static int by_schedule(const void *a, const void *b)
+{
+    const tcd_job *x = *(const tcd_job *const *)a, *y = *(const tcd_job *const *)b;
+    int c;
+
+    if (x->owner != y->owner)
+        return x->owner < y->owner ? -1 : 1;
+    if ((c = strcmp(x->schedule_key, y->schedule_key)) != 0)
+        return c;
+    return x->finished < y->finished ? -1 : x->finished > y->finished;
+}
+
+/*
+ * With d->lock held: tcd_schedule_last_success_timestamp{key,uid}, the time the last succeeded
+ * train job of each schedule key and owner finished, for dead-man alerts (a schedule that has
+ * not succeeded for too long). Malloc'd text; NULL on OOM.
+ */
+static char *schedule_metrics(const tcd_daemon *d)
+{
+    const tcd_job **v = malloc((d->n_jobs + 1) * sizeof(*v));
+    size_t n = 0, i, cap, len = 0;
+    char *buf;
+
+    if (!v)
+        return NULL;
+    for (i = 0; i < d->n_jobs; i++)
+        if (d->jobs[i]->kind == TCD_JOB_TRAIN && d->jobs[i]->state == TCD_JOB_SUCCEEDED &&
+            d->jobs[i]->schedule_key)
+            v[n++] = d->jobs[i];
+    qsort(v, n, sizeof(*v), by_schedule);
+    cap = 256 + n * (2 * TCD_MAX_KEY + 96); /* a key escapes to at most twice its length */
+    if (!(buf = malloc(cap))) {
+        free(v);
+        return NULL;
+    }
+    len = (size_t)snprintf(buf, cap,
+                           "# HELP tcd_schedule_last_success_timestamp When the last succeeded "
+                           "train job of a schedule key finished (seconds since the epoch).\n"
+                           "# TYPE tcd_schedule_last_success_timestamp gauge\n");
+    for (i = 0; i < n && len < cap; i++) {
+        const char *k;
+        if (i + 1 < n && v[i + 1]->owner == v[i]->owner &&
+            !strcmp(v[i + 1]->schedule_key, v[i]->schedule_key))
+            continue; /* not the group's last */
+        len += (size_t)snprintf(buf + len, cap - len, "tcd_schedule_last_success_timestamp{key=\"");
+        for (k = v[i]->schedule_key; *k && len + 2 < cap; k++) {
+            if (*k == '\\' || *k == '"')
+                buf[len++] = '\\';
+            buf[len++] = *k;
+        }
+        if (len < cap)
+            len += (size_t)snprintf(buf + len, cap - len, "\",uid=\"%u\"} %.3f\n",
+                                    (unsigned)v[i]->owner, ms(v[i]->finished));
+    }
+    free(v);
+    if (len >= cap) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 char *tcd_metrics_text(tcd_daemon *d)
 {
     size_t c[TCD_JOB_STATE_MAX], cap = 4096, len = 0;
     uint64_t created, http[6];
-    char *buf = malloc(cap);
+    char *buf = malloc(cap), *sched, *all;
     int i;
 
     if (!buf)
@@ -1899,7 +2308,12 @@ char *tcd_metrics_text(tcd_daemon *d)
     count_states(d, c);
     created = d->jobs_created_total;
     memcpy(http, d->http_requests_total, sizeof(http));
+    sched = schedule_metrics(d);
     pthread_mutex_unlock(&d->lock);
+    if (!sched) {
+        free(buf);
+        return NULL;
+    }
 #define PUT(...) len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__)
     PUT("# HELP tcd_jobs Jobs known to the daemon, by state.\n# TYPE tcd_jobs gauge\n");
     for (i = 0; i < TCD_JOB_STATE_MAX; i++)
@@ -1915,9 +2329,8 @@ char *tcd_metrics_text(tcd_daemon *d)
         "# TYPE tcd_uptime_seconds gauge\ntcd_uptime_seconds %.3f\n",
         tcd_now() - d->started_at);
 #undef PUT
-    if (len >= cap) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    all = len < cap ? tcd_strdup_printf("%s%s", buf, sched) : NULL;
+    free(buf);
+    free(sched);
+    return all;
 }

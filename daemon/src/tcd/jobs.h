@@ -21,6 +21,7 @@ typedef enum tcd_job_state {
     TCD_JOB_CANCELLED,
     TCD_JOB_TIMED_OUT,
     TCD_JOB_INTERRUPTED,
+    TCD_JOB_MISSED, /* could not start within deadline_s of its creation; never started */
     TCD_JOB_STATE_MAX
 } tcd_job_state;
 
@@ -29,7 +30,8 @@ typedef enum tcd_job_stop {
     TCD_STOP_NONE,
     TCD_STOP_CANCEL,
     TCD_STOP_TIMEOUT,
-    TCD_STOP_SHUTDOWN
+    TCD_STOP_SHUTDOWN,
+    TCD_STOP_REPLACE /* concurrency "replace": a newer job of the same schedule key */
 } tcd_job_stop;
 
 /* What a job does: train (tcd-worker run), pull and push (Hub transfers). */
@@ -69,6 +71,15 @@ typedef struct tcd_job {
     /* train: push_job is chosen and saved in job.json, the push job not created yet (a crash in
      * between: tcd_jobs_load creates it) */
     int push_pending;
+    /* train, scheduling (docs/api.md "Scheduled runs"); the strings are NULL when none */
+    char *schedule_key;    /* runs of one schedule: if_changed, concurrency compare these */
+    char *idempotency_key; /* a repeated create with this key (same owner) returns this job */
+    char *data_revision;   /* the dataset's Hub commit or the data plugin's fingerprint */
+    char *model_revision;  /* model.from's Hub commit */
+    int if_changed;
+    tcd_concurrency concurrency;
+    double deadline_s;    /* must start within this long after created; 0 = no deadline */
+    char replaced_by[18]; /* TCD_STOP_REPLACE: the job that replaced it */
 
     /* events.ndjson */
     int64_t seq;      /* last seq written */
@@ -152,13 +163,14 @@ tcd_job *tcd_job__load(tcd_daemon *d, const char *id, char *err, size_t errcap);
 int tcd_job__add(tcd_daemon *d, tcd_job *j);
 
 /*
- * tcd_jobs_create for schedule.c: a train job of schedule `schedule`, for the slot at `slot`
- * (Unix seconds; 0: run now), named after the schedule; job.json gets "schedule" and "slot"
- * from the start.
+ * tcd_jobs_create_train for schedule.c: opts->schedule and opts->slot (Unix seconds; 0: run
+ * now) name the schedule and its slot, and job.json has "schedule" and "slot" from the start;
+ * the schedule's concurrency, if_changed and keys come in opts as from the API. Not on the main
+ * loop's thread: the spec check may take up to TCD_REVISIONS_TIMEOUT_S.
  */
 int tcd_jobs_create_scheduled(tcd_daemon *d, uid_t owner, const char *spec_yaml,
-                              const char *schedule, double slot, cJSON **out, char *err,
-                              size_t errcap);
+                              const tcd_train_opts *opts, cJSON **out, tcd_create_outcome *how,
+                              char *err, size_t errcap);
 void tcd_job__free(tcd_job *j);
 
 #endif /* TCD_JOBS_H */

@@ -55,6 +55,8 @@ struct tcd_schedules {
     char *path;        /* STATE/schedules.json */
     double now_offset; /* TCD_TEST_NOW_OFFSET */
     int gc_pending;
+    int firing;           /* fire threads running (d->lock) */
+    pthread_cond_t fired; /* signalled when firing drops */
 };
 
 static int fail(int status, char *err, size_t errcap, const char *fmt, ...)
@@ -630,6 +632,7 @@ int tcd_schedules_load(tcd_daemon *d)
         tcd_log(TCD_LOG_ERR, "out of memory");
         return -1;
     }
+    pthread_cond_init(&S->fired, NULL);
     d->sched = S;
     if (off && *off) {
         S->now_offset = strtod(off, NULL);
@@ -675,6 +678,13 @@ void tcd_schedules_free(tcd_daemon *d)
 
     if (!S)
         return;
+    /* fire threads still creating a job use d: wait for them (each ends within the spec
+     * check's time limit) */
+    pthread_mutex_lock(&d->lock);
+    while (S->firing > 0)
+        pthread_cond_wait(&S->fired, &d->lock);
+    pthread_mutex_unlock(&d->lock);
+    pthread_cond_destroy(&S->fired);
     for (i = 0; i < S->n; i++)
         sched_free(S->v[i]);
     free(S->v);
@@ -698,54 +708,91 @@ static void record(tcd_daemon *d, const char *name, const char *job, const char 
     save(d);
 }
 
+/* What a fired slot (or run-now) creates a job from: copied out of the schedule under d->lock. */
+typedef struct due {
+    char name[TCD_SCHEDULE_MAX_NAME + 1];
+    char *spec;
+    uid_t owner;
+    double slot; /* 0: run now */
+    int if_changed;
+    tcd_concurrency concurrency;
+    tcd_daemon *d; /* for the fire thread */
+} due;
+
 /*
  * Create the job of a slot (slot 0: run now) outside d->lock: read the spec as the schedule's
- * owner, then the API's path. *out (may be NULL): the job object.
+ * owner, then the API's path (tcd_jobs_create_scheduled). A slot's job gets the schedule's
+ * concurrency and if_changed with the schedule key "schedule:NAME", and the idempotency key
+ * "schedule:NAME@SLOT", so a slot makes one job however often it is fired; run-now makes a job
+ * whatever runs (as `kubectl create job --from=cronjob/...`). *out (may be NULL): the job
+ * object, or {"skipped": {...}} when the schedule's policy made none.
  */
-static int create_job(tcd_daemon *d, const char *name, const char *spec, uid_t owner, double slot,
-                      cJSON **out, char *err, size_t errcap)
+static int create_job(tcd_daemon *d, const due *u, cJSON **out, char *err, size_t errcap)
 {
-    char *yaml = NULL;
+    char *yaml = NULL, key[TCD_SCHEDULE_MAX_NAME + 16], idem[TCD_SCHEDULE_MAX_NAME + 64];
+    char when[32];
     size_t max;
     cJSON *job = NULL;
-    const cJSON *id;
+    const cJSON *id, *skipped;
+    tcd_train_opts o;
+    tcd_create_outcome how = TCD_CREATE_NEW;
     int r;
 
+    memset(&o, 0, sizeof(o));
+    snprintf(key, sizeof(key), "schedule:%s", u->name);
+    o.name = u->name;
+    o.schedule = u->name;
+    o.slot = u->slot;
+    o.schedule_key = key;
+    if (u->slot > 0) {
+        snprintf(idem, sizeof(idem), "%s@%s", key, fmt_utc(when, u->slot));
+        o.idempotency_key = idem;
+        o.if_changed = u->if_changed;
+        o.concurrency = u->concurrency;
+    }
     pthread_mutex_lock(&d->lock);
     max = d->cfg.limits.max_spec;
     pthread_mutex_unlock(&d->lock);
-    if (read_spec(spec, (long)owner, max, &yaml, err, errcap) < 0) {
+    if (read_spec(u->spec, (long)u->owner, max, &yaml, err, errcap) < 0)
         r = TCD_E_BAD_REQUEST;
-    } else {
-        /*
-         * HOOK(issue 8, job creation options): pass the schedule's `concurrency` (allow|forbid|
-         * replace) and `if_changed`, and the idempotency key "NAME@SLOT", once tcd_jobs_create
-         * takes them; until then they are stored and shown only.
-         */
-        r = tcd_jobs_create_scheduled(d, owner, yaml, name, slot, &job, err, errcap);
-    }
+    else
+        r = tcd_jobs_create_scheduled(d, u->owner, yaml, &o, &job, &how, err, errcap);
     free(yaml);
     id = cJSON_GetObjectItemCaseSensitive(job, "id");
-    pthread_mutex_lock(&d->lock);
-    record(d, name, r == TCD_OK && cJSON_IsString(id) ? id->valuestring : NULL,
-           r == TCD_OK ? NULL : err);
-    pthread_mutex_unlock(&d->lock);
-    if (r == TCD_OK && cJSON_IsString(id)) {
-        char when[32];
+    skipped = cJSON_GetObjectItemCaseSensitive(job, "skipped");
+    if (r == TCD_OK && how == TCD_CREATE_SKIPPED) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(skipped, "message");
+        snprintf(err, errcap, "no job: %s",
+                 cJSON_IsString(msg) ? msg->valuestring : "skipped by the schedule's policy");
+        pthread_mutex_lock(&d->lock);
+        record(d, u->name, NULL, err);
+        pthread_mutex_unlock(&d->lock);
+        tcd_log(TCD_LOG_NOTICE, "schedule %s: %s", u->name, err);
+    } else {
+        pthread_mutex_lock(&d->lock);
+        record(d, u->name, r == TCD_OK && cJSON_IsString(id) ? id->valuestring : NULL,
+               r == TCD_OK ? NULL : err);
+        pthread_mutex_unlock(&d->lock);
+    }
+    if (r == TCD_OK && how == TCD_CREATE_NEW && cJSON_IsString(id)) {
         tcd_job *j;
         pthread_mutex_lock(&d->lock);
         if ((j = tcd_job__find(d, id->valuestring))) {
-            if (slot > 0)
-                tcd_job__log(d, j, "info", "created by schedule %s for the slot of %s", name,
-                             fmt_utc(when, slot));
+            if (u->slot > 0)
+                tcd_job__log(d, j, "info", "created by schedule %s for the slot of %s", u->name,
+                             fmt_utc(when, u->slot));
             else
-                tcd_job__log(d, j, "info", "created by schedule %s (run now)", name);
+                tcd_job__log(d, j, "info", "created by schedule %s (run now)", u->name);
         }
         pthread_mutex_unlock(&d->lock);
-        tcd_log(TCD_LOG_INFO, "schedule %s: job %s created%s", name, id->valuestring,
-                slot > 0 ? "" : " (run now)");
-    } else
-        tcd_log(TCD_LOG_WARNING, "schedule %s: no job created: %s", name, err);
+        tcd_log(TCD_LOG_INFO, "schedule %s: job %s created%s", u->name, id->valuestring,
+                u->slot > 0 ? "" : " (run now)");
+    } else if (r == TCD_OK && how == TCD_CREATE_EXISTING && cJSON_IsString(id)) {
+        tcd_log(TCD_LOG_INFO, "schedule %s: the slot's job %s exists; no new job", u->name,
+                id->valuestring);
+    } else if (r != TCD_OK) {
+        tcd_log(TCD_LOG_WARNING, "schedule %s: no job created: %s", u->name, err);
+    }
     if (out && r == TCD_OK)
         *out = job;
     else
@@ -753,12 +800,57 @@ static int create_job(tcd_daemon *d, const char *name, const char *spec, uid_t o
     return r;
 }
 
-typedef struct due {
-    char name[TCD_SCHEDULE_MAX_NAME + 1];
-    char *spec;
-    uid_t owner;
-    double slot;
-} due;
+/* A fired slot's job, on its own thread: the spec check (with if_changed, a Hub query of up
+ * to TCD_REVISIONS_TIMEOUT_S) must not hold up the main loop. */
+static void *fire_thread(void *arg)
+{
+    due *u = arg;
+    tcd_daemon *d = u->d;
+    char err[512];
+
+    create_job(d, u, NULL, err, sizeof(err));
+    free(u->spec);
+    free(u);
+    pthread_mutex_lock(&d->lock);
+    if (--d->sched->firing == 0)
+        pthread_cond_broadcast(&d->sched->fired);
+    pthread_mutex_unlock(&d->lock);
+    tcd_job__wake(d);
+    return NULL;
+}
+
+/* Start the fire thread of u (consumed); on failure create the job on this thread. */
+static void fire(tcd_daemon *d, due *u)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    due *c = malloc(sizeof(*c));
+    char err[512];
+    int ok = 0;
+
+    if (c) {
+        *c = *u;
+        c->d = d;
+        pthread_mutex_lock(&d->lock);
+        d->sched->firing++;
+        pthread_mutex_unlock(&d->lock);
+        if (pthread_attr_init(&attr) == 0) {
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            ok = pthread_create(&t, &attr, fire_thread, c) == 0;
+            pthread_attr_destroy(&attr);
+        }
+        if (!ok) {
+            pthread_mutex_lock(&d->lock);
+            d->sched->firing--;
+            pthread_mutex_unlock(&d->lock);
+            free(c);
+        }
+    }
+    if (!ok) {
+        create_job(d, u, NULL, err, sizeof(err));
+        free(u->spec);
+    }
+}
 
 /*
  * Test hook (tests/schedule), as jobs.c's: with TCD_TEST_CRASH=schedule-after-slot in its
@@ -789,6 +881,11 @@ static size_t take_due(tcd_daemon *d, double now, due *out, size_t cap)
         out[n].spec = strdup(s->spec);
         out[n].owner = s->owner;
         out[n].slot = s->next_slot;
+        out[n].if_changed = s->if_changed;
+        out[n].concurrency = tcd_concurrency_from_name(s->concurrency) < 0
+                                 ? TCD_CONCURRENCY_FORBID
+                                 : (tcd_concurrency)tcd_concurrency_from_name(s->concurrency);
+        out[n].d = d;
         s->last_slot = s->next_slot;
         s->last_run = now;
         s->last_job[0] = '\0';
@@ -903,7 +1000,6 @@ double tcd_schedules_tick(tcd_daemon *d)
     due todo[FIRE_MAX];
     double now, next = 0;
     size_t i, n;
-    char err[512];
     int gc;
 
     if (!S)
@@ -913,12 +1009,9 @@ double tcd_schedules_tick(tcd_daemon *d)
     n = d->shutting_down ? 0 : take_due(d, now, todo, FIRE_MAX);
     gc = S->gc_pending;
     pthread_mutex_unlock(&d->lock);
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n; i++)
         if (todo[i].spec)
-            create_job(d, todo[i].name, todo[i].spec, todo[i].owner, todo[i].slot, NULL, err,
-                       sizeof(err));
-        free(todo[i].spec);
-    }
+            fire(d, &todo[i]); /* consumes spec */
     if (gc)
         trim_histories(d);
     pthread_mutex_lock(&d->lock);
@@ -1078,8 +1171,14 @@ int tcd_schedule_run_now(tcd_daemon *d, const char *name, uid_t caller, cJSON **
         s->last_run = sched_now(d->sched);
     }
     pthread_mutex_unlock(&d->lock);
-    if (r == TCD_OK)
-        r = create_job(d, name, spec, owner, 0, out, err, errcap);
+    if (r == TCD_OK) {
+        due u;
+        memset(&u, 0, sizeof(u));
+        snprintf(u.name, sizeof(u.name), "%s", name);
+        u.spec = spec;
+        u.owner = owner;
+        r = create_job(d, &u, out, err, errcap);
+    }
     free(spec);
     return r;
 }
@@ -1094,17 +1193,18 @@ char *tcd_schedules_metrics_text(tcd_daemon *d)
     cap += d->sched ? d->sched->n * (TCD_SCHEDULE_MAX_NAME + 96) : 0;
     if (!(buf = malloc(cap)))
         goto out;
-    len = (size_t)snprintf(buf, cap,
-                           "# HELP tcd_schedule_last_success_timestamp When the newest succeeded "
-                           "job of a schedule finished (Unix seconds).\n"
-                           "# TYPE tcd_schedule_last_success_timestamp gauge\n");
+    len = (size_t)snprintf(
+        buf, cap,
+        "# HELP tcd_schedule_last_success_by_name_timestamp When the newest succeeded "
+        "job of a schedule finished (Unix seconds).\n"
+        "# TYPE tcd_schedule_last_success_by_name_timestamp gauge\n");
     for (i = 0; d->sched && i < d->sched->n && len < cap; i++) {
         const sched *s = d->sched->v[i];
         int k;
         if (s->last_success <= 0)
             continue;
         k = snprintf(buf + len, cap - len,
-                     "tcd_schedule_last_success_timestamp{schedule=\"%s\"} %.3f\n", s->name,
+                     "tcd_schedule_last_success_by_name_timestamp{schedule=\"%s\"} %.3f\n", s->name,
                      s->last_success);
         if (k < 0 || (size_t)k >= cap - len) {
             buf[len] = '\0'; /* never: cap covers every line */

@@ -6,8 +6,8 @@
  * expression (cron.h) in a time zone, the path of a train spec read when the slot fires,
  * `persistent`, `randomized_delay`, history limits (`keep_succeeded`, `keep_failed`),
  * `suspend`, and the job-creation options `concurrency` (allow|forbid|replace, default forbid)
- * and `if_changed` (default false), which are stored and shown; they are applied once job
- * creation supports them (see the HOOK in schedule.c).
+ * and `if_changed` (default false), passed to tcd_jobs_create_scheduled with the schedule key
+ * "schedule:NAME" and the idempotency key "schedule:NAME@SLOT" (create_job in schedule.c).
  *
  * Firing (main thread, tcd_schedules_tick from tcd_loop_tick): a slot is fired at most once.
  * Its time is saved as the schedule's last_slot in STATE/schedules.json (temp + fsync +

@@ -493,6 +493,9 @@ static void job_exited(tcd_daemon *d, tcd_job *j, int st)
     if (stop == TCD_STOP_CANCEL) {
         snprintf(reason, sizeof(reason), "cancelled by uid %u", (unsigned)j->cancel_uid);
         tcd_job__finish(d, j, TCD_JOB_CANCELLED, reason);
+    } else if (stop == TCD_STOP_REPLACE) {
+        snprintf(reason, sizeof(reason), "replaced by job %s", j->replaced_by);
+        tcd_job__finish(d, j, TCD_JOB_CANCELLED, reason);
     } else if (stop == TCD_STOP_TIMEOUT) {
         snprintf(reason, sizeof(reason), "timeout after %g s", j->timeout_s);
         tcd_job__finish(d, j, TCD_JOB_TIMED_OUT, reason);
@@ -579,6 +582,35 @@ static void check_timers(tcd_daemon *d, tcd_job *j, double now)
     }
 }
 
+/*
+ * A queued job with deadline_s that never started (attempts 0; a job re-queued to resume is not
+ * new) and is past created + deadline_s ends `missed` instead of starting late. Returns the
+ * monotonic time of the next such deadline, 0 = none.
+ */
+static double check_missed(tcd_daemon *d, double now)
+{
+    double wall = tcd_now(), next = 0;
+    char reason[160];
+    size_t i;
+
+    for (i = 0; i < d->n_jobs; i++) {
+        tcd_job *j = d->jobs[i];
+        double left;
+        if (j->state != TCD_JOB_QUEUED || j->deadline_s <= 0 || j->attempts > 0)
+            continue;
+        left = j->created + j->deadline_s - wall;
+        if (left > 0) {
+            next = min_deadline(next, now + left);
+            continue;
+        }
+        snprintf(reason, sizeof(reason), "not started within its deadline of %g s (deadline_s)",
+                 j->deadline_s);
+        tcd_log(TCD_LOG_NOTICE, "job %s missed: %s", j->id, reason);
+        tcd_job__finish(d, j, TCD_JOB_MISSED, reason);
+    }
+    return next;
+}
+
 double tcd_loop_tick(tcd_daemon *d)
 {
     double now, next = tcd_schedules_tick(d); /* due schedules queue their jobs first */
@@ -587,6 +619,8 @@ double tcd_loop_tick(tcd_daemon *d)
 
     now = tcd_mono();
     pthread_mutex_lock(&d->lock);
+    if (!d->shutting_down)
+        next = check_missed(d, now);
     running[0] = running_pool(d, 0);
     running[1] = running_pool(d, 1);
     for (i = 0; i < d->n_jobs && !d->shutting_down; i++) {

@@ -108,6 +108,53 @@ int tcd_jobs_create(tcd_daemon *d, uid_t owner, const char *spec_yaml, const cha
                     size_t n_sets, const char *name, double timeout_s, cJSON **out, char *err,
                     size_t errcap);
 
+/* What to do when a job of the same schedule key is queued or running (Kubernetes CronJob). */
+typedef enum tcd_concurrency {
+    TCD_CONCURRENCY_ALLOW,   /* start another one */
+    TCD_CONCURRENCY_FORBID,  /* make no job (outcome TCD_CREATE_SKIPPED, "concurrency_forbid") */
+    TCD_CONCURRENCY_REPLACE, /* cancel the queued or running ones, then queue the new one */
+    TCD_CONCURRENCY_MAX
+} tcd_concurrency;
+
+/* "allow", "forbid", "replace"; -1 for anything else. */
+int tcd_concurrency_from_name(const char *s);
+const char *tcd_concurrency_name(tcd_concurrency c);
+
+/*
+ * The scheduling options of a train job (docs/api.md "Scheduled runs"). Zeroed = none: a plain
+ * job, as tcd_jobs_create makes. Keys are compared among the jobs of the same owner only.
+ */
+typedef struct tcd_train_opts {
+    const char *name;            /* NULL: none */
+    double timeout_s;            /* 0: the default */
+    const char *schedule_key;    /* NULL: none; required by if_changed and forbid/replace */
+    const char *idempotency_key; /* NULL: none */
+    int if_changed;              /* skip when the revisions equal the last succeeded run's */
+    tcd_concurrency concurrency;
+    double deadline_s;    /* 0: none; else a job not started within this long ends `missed` */
+    const char *schedule; /* tcd's own schedule that fired the job (schedule.c), or NULL */
+    double slot;          /* that schedule's slot, Unix seconds; 0: run now */
+} tcd_train_opts;
+
+/* How tcd_jobs_create_train answered. */
+typedef enum tcd_create_outcome {
+    TCD_CREATE_NEW,      /* a new job: *out is it (201) */
+    TCD_CREATE_EXISTING, /* the idempotency key names a job: *out is that job (200) */
+    TCD_CREATE_SKIPPED   /* no job: *out is {"skipped":{"code","message","job",...}} (200) */
+} tcd_create_outcome;
+
+/*
+ * tcd_jobs_create with scheduling options. Decided under d->lock, in this order, after the spec
+ * check (which with if_changed also resolves the dataset's and base model's revisions): a job of
+ * the owner with the same idempotency key is returned as it is; with if_changed, when the
+ * revisions equal those of the owner's last succeeded train job of the same schedule key, no job
+ * is made ("unchanged"); with forbid, when a train job of the key is queued or running, no job is
+ * made ("concurrency_forbid"); with replace, those jobs are cancelled. *how says which.
+ */
+int tcd_jobs_create_train(tcd_daemon *d, uid_t owner, const char *spec_yaml,
+                          const char *const *sets, size_t n_sets, const tcd_train_opts *opts,
+                          cJSON **out, tcd_create_outcome *how, char *err, size_t errcap);
+
 /*
  * Create a pull job from pull = {repo, repo_type, revision, include, exclude}
  * (validated by the API layer; copied): persist jobs/<id>/job.json, queue it.

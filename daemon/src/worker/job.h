@@ -18,6 +18,8 @@ typedef struct tcd_job {
     const char *pretrained; /* model.from: a local HF-layout directory, or NULL */
     char *pretrained_dir;   /* the snapshot folder of a model.from Hub id, once pulled */
     char run_id[17];
+    /* the Hub commits pulled for data.dataset and model.from ("" when not from the Hub) */
+    char data_commit[41], model_commit[41];
 } tcd_job;
 
 /* Validate spec (already loaded, overrides applied) into job. */

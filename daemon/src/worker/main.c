@@ -2,7 +2,7 @@
  * tcd-worker - runs exactly one job in the foreground and exits.
  *
  *   tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] [--json] [--fresh]
- *   tcd-worker check SPEC.yaml [--set section.key=value]... [--json]
+ *   tcd-worker check SPEC.yaml [--set section.key=value]... [--json] [--revisions]
  *   tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]...
  *              [--exclude G]... [--json]
  *   tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B] [--message M]
@@ -57,7 +57,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tcd-worker run SPEC.yaml [--set section.key=value]... [--out DIR] "
                "[--json] [--fresh]\n"
-               "       tcd-worker check SPEC.yaml [--set section.key=value]... [--json]\n"
+               "       tcd-worker check SPEC.yaml [--set section.key=value]... [--json] "
+               "[--revisions]\n"
                "       tcd-worker pull model|dataset ORG/NAME [--revision R] [--include G]... "
                "[--exclude G]... [--json]\n"
                "       tcd-worker push DIR --repo ORG/NAME [--type model|dataset] [--branch B] "
@@ -260,6 +261,7 @@ typedef struct run_args {
     const char *out;
     int json;
     int fresh;
+    int revisions; /* check: resolve the data and model revisions too */
     const char **sets;
     int n_sets;
 } run_args;
@@ -276,6 +278,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             a->json = 1;
         } else if (!strcmp(argv[i], "--fresh")) {
             a->fresh = 1;
+        } else if (!strcmp(argv[i], "--revisions")) {
+            a->revisions = 1;
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
             a->sets[a->n_sets++] = argv[++i];
         } else if (!strncmp(argv[i], "--set=", 6)) {
@@ -325,7 +329,7 @@ static int cmd_run(int argc, char **argv)
     char *out_owned = NULL;
     int i, err, rc;
 
-    if (parse_run_args(argc, argv, &a) < 0) {
+    if (parse_run_args(argc, argv, &a) < 0 || a.revisions) {
         usage(stderr);
         free(a.sets);
         return EXIT_USAGE;
@@ -382,6 +386,39 @@ out:
     return rc;
 }
 
+/*
+ * --revisions: {"revisions":{"data":R|null,"model":R|null}} into the verdict e (revisions.c), or
+ * {"revisions_error":{"code","message"}} when they cannot be found (the Hub is not reachable);
+ * the spec itself is fine either way. A line on stderr for humans.
+ */
+static void check_revisions(tcd_job *job, cJSON *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *data = NULL, *model = NULL;
+    int err = tcd_revisions_resolve(job, NULL, &data, &model);
+
+    if (err < 0) {
+        fprintf(stderr, "tcd-worker: %s\n", tc_error_message());
+        cJSON_AddStringToObject(o, "code", tcd_error_code_name(err));
+        cJSON_AddStringToObject(o, "message", tc_error_message());
+        cJSON_AddItemToObject(e, "revisions_error", o);
+        return;
+    }
+    fprintf(stderr, "data revision %s, model revision %s\n", data ? data : "-",
+            model ? model : "-");
+    if (data)
+        cJSON_AddStringToObject(o, "data", data);
+    else
+        cJSON_AddNullToObject(o, "data");
+    if (model)
+        cJSON_AddStringToObject(o, "model", model);
+    else
+        cJSON_AddNullToObject(o, "model");
+    cJSON_AddItemToObject(e, "revisions", o);
+    free(data);
+    free(model);
+}
+
 /* Validate a spec (plugins found and loaded, options and train keys typed) without running it. */
 static int cmd_check(int argc, char **argv)
 {
@@ -416,6 +453,8 @@ out:
             cJSON_AddItemToObject(e, "error", o);
         } else {
             cJSON_AddStringToObject(e, "run_id", job.run_id);
+            if (a.revisions)
+                check_revisions(&job, e);
         }
         tcd_emit(e);
     } else if (err >= 0) {

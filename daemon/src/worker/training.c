@@ -112,6 +112,15 @@ static int write_spec(const tcd_job *job, const char *out)
     return err;
 }
 
+/* A revision as a string, or null when "" (no Hub model; data without a fingerprint). */
+static void add_revision(cJSON *o, const char *key, const char *v)
+{
+    if (v && *v)
+        cJSON_AddStringToObject(o, key, v);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
 static int write_metrics(const tcd_job *job, const tcd_result_info *info)
 {
     cJSON *root = metrics_json(info);
@@ -122,6 +131,8 @@ static int write_metrics(const tcd_job *job, const tcd_result_info *info)
     if (info->confusion)
         cJSON_AddItemReferenceToObject(root, "test_confusion", info->confusion);
     cJSON_AddStringToObject(root, "data_fingerprint", info->fingerprint);
+    add_revision(root, "data_revision", info->data_revision);
+    add_revision(root, "model_revision", info->model_revision);
     cJSON_AddStringToObject(root, "run_id", job->run_id);
     cJSON_AddStringToObject(root, "model_plugin", tc_plugin_descriptor(job->model_plugin)->name);
     cJSON_AddStringToObject(root, "data_plugin", tc_plugin_descriptor(job->data_plugin)->name);
@@ -218,6 +229,7 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
         if ((err = tcd_hub_pull(host, TC_HUB_REPO_DATASET, "data.dataset", id, r, NULL, 0, &snap)) <
             0)
             return err;
+        tcd_snapshot_commit(snap, job->data_commit);
         err = tcd_job_set_option(job, "data", "dataset", snap);
         tc_free(snap);
         snap = NULL;
@@ -246,6 +258,7 @@ static int resolve_hub_ids(tcd_job *job, const tc_host *host)
                                 rev ? rev->value : NULL, model_files,
                                 sizeof(model_files) / sizeof(model_files[0]), &snap)) < 0)
             return err;
+        tcd_snapshot_commit(snap, job->model_commit);
         free(job->pretrained_dir);
         job->pretrained_dir = strdup(snap);
         tc_free(snap);
@@ -321,6 +334,9 @@ int tcd_run_training(tcd_job *job, const char *out, int fresh, const tc_host *ho
         goto out;
     if ((err = tc_dataset_fingerprint(data, info->fingerprint, sizeof(info->fingerprint))) < 0)
         goto out;
+    snprintf(info->data_revision, sizeof(info->data_revision), "%s",
+             job->data_commit[0] ? job->data_commit : info->fingerprint);
+    snprintf(info->model_revision, sizeof(info->model_revision), "%s", job->model_commit);
     dinfo = *tc_dataset_info(data);
     /* a text model may build its vocabulary from the examples it will train on */
     if (dinfo.input == TC_INPUT_TEXT) {
@@ -398,6 +414,10 @@ void tcd_print_result(const tcd_result_info *info, const char *state, int json)
         if (info->confusion)
             cJSON_AddItemReferenceToObject(e, "test_confusion", info->confusion);
         cJSON_AddStringToObject(e, "output", info->output ? info->output : "");
+        if (info->fingerprint[0])
+            cJSON_AddStringToObject(e, "data_fingerprint", info->fingerprint);
+        add_revision(e, "data_revision", info->data_revision);
+        add_revision(e, "model_revision", info->model_revision);
         tcd_emit(e);
     }
 }

@@ -16,7 +16,10 @@ typedef struct tcd_result_info {
     tc_train_result train;
     char *output;          /* output directory */
     char fingerprint[128]; /* data fingerprint */
-    cJSON *confusion;      /* the test split's confusion matrix, or NULL */
+    /* what --if-changed compares (see revisions.c): the dataset's Hub commit, else the
+     * fingerprint; model.from's Hub commit ("" when none) */
+    char data_revision[128], model_revision[41];
+    cJSON *confusion; /* the test split's confusion matrix, or NULL */
 } tcd_result_info;
 
 /* Print one NDJSON event line on stdout and free it. */
@@ -53,6 +56,21 @@ int tcd_hub_pull(const tc_host *host, tc_hub_repo_type type, const char *what, c
 void tcd_print_result(const tcd_result_info *info, const char *state, int json);
 
 void tcd_result_info_dispose(tcd_result_info *info);
+
+/* Not a folder here, and shaped like a Hub id ("name" or "org/name"). */
+int tcd_is_hub_id(const char *v);
+
+/* The 40-hex commit a Hub cache snapshot folder ("…/snapshots/<commit>") is of, into out[41];
+ * "" when path is not one. */
+void tcd_snapshot_commit(const char *path, char out[41]);
+
+/*
+ * The revisions of a prepared job as `tcctl train --if-changed` compares them, without pulling
+ * or training (revisions.c): *data the dataset's Hub commit when data.dataset is a Hub id (at
+ * data.revision), else the data plugin's fingerprint, NULL when it has none; *model model.from's
+ * Hub commit (at model.revision) when it is a Hub id, else NULL. Both malloc'd.
+ */
+int tcd_revisions_resolve(tcd_job *job, const tc_host *host, char **data, char **model);
 
 /* tcd-worker plugins [show NAME] [--json] */
 int tcd_cmd_plugins(int argc, char **argv);
