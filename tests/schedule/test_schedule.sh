@@ -237,6 +237,13 @@ sys.exit(not (s % 60 == 0 and 0 <= c - s < 60 and a - 2 < s <= a + 61))"
     ctl logs "$m_id" >"$tmp/out" 2>"$tmp/err"
     check "its log says which schedule and slot created it" \
         grep -Eq "created by schedule minute for the slot of [0-9-]+T[0-9:]+Z" "$tmp/out"
+    # created as a scheduled run (docs/api.md "Scheduled runs"): key, one job per slot, forbid
+    curl -s --unix-socket "$sock" "http://tcd/v1/jobs/$m_id" >"$tmp/out"
+    check "its job: schedule_key schedule:minute, idempotency key of the slot, concurrency forbid" \
+        $py -c "import json, sys, time; j = json.load(open('$tmp/out'))
+slot = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime($m_slot))
+sys.exit(not (j['schedule_key'] == 'schedule:minute' and
+              j['idempotency_key'] == 'schedule:minute@' + slot and j['concurrency'] == 'forbid'))"
 else
     fail "one-minute schedule fired within its minute"
 fi

@@ -620,7 +620,7 @@ double tcd_loop_tick(tcd_daemon *d)
     now = tcd_mono();
     pthread_mutex_lock(&d->lock);
     if (!d->shutting_down)
-        next = check_missed(d, now);
+        next = min_deadline(next, check_missed(d, now)); /* keeps the schedules' deadline */
     running[0] = running_pool(d, 0);
     running[1] = running_pool(d, 1);
     for (i = 0; i < d->n_jobs && !d->shutting_down; i++) {
