@@ -7,6 +7,8 @@
 #     model_revision (null: no Hub base model);
 #   - the same line again exits 0, prints nothing and makes no job (tcd says "unchanged");
 #   - dataset v2 is pushed: the line trains again, recording the new commit; then it is quiet;
+#   - dataset v3 and a planted worse model (lr 0, push.when improved): the champion on the Hub is
+#     pulled and evaluated on v3 with the same code; the model is kept back, the job says why;
 #   - the decision survives a tcd restart (the job fields are in job.json);
 #   - two `--concurrency forbid` runs started at the same moment make exactly one job (the
 #     other says so, exit 0; --skip-exit-code 75 gives 75); replace cancels the running job
@@ -185,18 +187,45 @@ M2=$(git ls-remote "$URL/$MODEL_ID" refs/heads/main | cut -f1)
 check "  and pushed a new model commit" test -n "$M2" -a "$M2" != "$M1"
 cron slot-5 >"$WORK/c5.out" 2>&1
 eq "cron line again after v2: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/c5.out"):$(train_jobs)" "0:0:2"
+
+# ---- dataset v3 and a planted worse model: evaluated against the champion, kept back -------------
+# push.when improved: the champion (the model the v2 run pushed, commit M2) is pulled and both
+# are evaluated by the same code on v3's test split; lr 0 leaves the new model untrained.
+make_data "$WORK/data" 3
+"$TCCTL" push "$WORK/data" --repo "$DATA_ID" --dataset --message "v3" >"$WORK/p3.out" 2>"$WORK/p3.err"
+check "dataset v3 pushed" test $? -eq 0 || cat "$WORK/p3.err"
+V3=$(git ls-remote "$URL/datasets/$DATA_ID" refs/heads/main | cut -f1)
+cron slot-w --set push.when=improved --set train.lr=0 >"$WORK/cw.out" 2>"$WORK/cw.err"
+eq "cron line, dataset v3, a worse model (lr 0, push.when improved): exit 0" "$?" 0
+check "  prints nothing" test ! -s "$WORK/cw.out" -a ! -s "$WORK/cw.err"
+eq "  a third train job, on v3" "$(train_jobs):$(job "$(newest_train)" 'j["data_revision"]')" "3:$V3"
+JW=$(newest_train)
+PW=$(job "$JW" 'j["push_job"]')
+eq "  its push job succeeded and did not push" "$(job "$PW" '(j["state"], j["result"]["pushed"])')" "('succeeded', False)"
+WHY=$(job "$PW" 'j["result"]["reason"]')
+check "  the job says why, with both numbers: $WHY" \
+    grep -Eq '^not pushed: challenger accuracy [0-9.]+ <= champion [0-9.]+ .* on test \(n=100' <<<"$WHY"
+eq "  the champion (the Hub's head) was evaluated on v3" \
+    "$(job "$PW" '(j["result"]["champion"]["commit"], j["result"]["champion"]["evaluated"], j["result"]["champion"]["data_revision"])')" \
+    "('$M2', True, '$V3')"
+eq "  the Hub's model did not move" "$(git ls-remote "$URL/$MODEL_ID" refs/heads/main | cut -f1)" "$M2"
+"$TCCTL" status "$JW" >"$WORK/sw.out" 2>&1
+check "  tcctl status of the train job shows the reason" grep -q "not pushed: challenger accuracy" "$WORK/sw.out"
+cron slot-w2 --set push.when=improved --set train.lr=0 >"$WORK/cw2.out" 2>&1
+eq "  the line again: exit 0, quiet, no job (v3 was trained on)" "$?:$(wc -c <"$WORK/cw2.out"):$(train_jobs)" "0:0:3"
+
 # the documented lines of scripts/cron, on this spec: nothing to do, quietly
 line=$(grep -E '^[0-9]+ +[0-9]+ .* tcctl train ' "$SRC/scripts/cron/tcd-retrain.crontab" | sed -E 's/^([^ ]+ +){5}//')
 read -r -a argv <<<"${line/\/etc\/tcd\/jobs\/nightly.yaml/$SPEC}"
 check "scripts/cron/tcd-retrain.crontab has a tcctl train line" test "${argv[0]:-}" = tcctl
 "$TCCTL" "${argv[@]:1}" --idempotency-key slot-crontab >"$WORK/ct.out" 2>&1
-eq "  that line on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/ct.out"):$(train_jobs)" "0:0:2"
+eq "  that line on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/ct.out"):$(train_jobs)" "0:0:3"
 line=$(sed -n 's/^ExecStart=//p' "$SRC/scripts/cron/tcd-retrain@.service")
 read -r -a argv <<<"${line/\/etc\/tcd\/jobs\/%i.yaml/$SPEC}"
 "$TCCTL" "${argv[@]:1}" --idempotency-key slot-service >"$WORK/sv.out" 2>&1
-eq "tcd-retrain@.service's ExecStart on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/sv.out"):$(train_jobs)" "0:0:2"
+eq "tcd-retrain@.service's ExecStart on this spec: exit 0, quiet, no job" "$?:$(wc -c <"$WORK/sv.out"):$(train_jobs)" "0:0:3"
 curl -sS --unix-socket "$TCD_SOCKET" http://tcd/v1/metrics >"$WORK/metrics.out"
-T2=$(job "$J2" '"%.3f" % j["finished"]')
+T2=$(job "$JW" '"%.3f" % j["finished"]')
 check "/v1/metrics: the schedule's last success time (its newest succeeded job)" \
     grep -qxF "tcd_schedule_last_success_timestamp{key=\"$KEY\",uid=\"$(id -u)\"} $T2" "$WORK/metrics.out"
 check "  and the missed state" grep -q '^tcd_jobs{state="missed"} ' "$WORK/metrics.out"
@@ -209,17 +238,17 @@ WORKER=$(dirname "$TCD")/tcd-worker
 "$WORKER" check "$SPEC" --set model.from=$MODEL_ID --json --revisions >"$WORK/rev.out" 2>"$WORK/rev.err"
 check "tcd-worker check --revisions exits 0" test $? -eq 0 || cat "$WORK/rev.err"
 tail -n 1 "$WORK/rev.out" >"$WORK/rev.json"
-eq "  data: the dataset's Hub commit; model: model.from's Hub commit" "$(json "$WORK/rev.json" '(j["ok"], j["revisions"]["data"], j["revisions"]["model"])')" "(True, '$V2', '$M2')"
+eq "  data: the dataset's Hub commit; model: model.from's Hub commit" "$(json "$WORK/rev.json" '(j["ok"], j["revisions"]["data"], j["revisions"]["model"])')" "(True, '$V3', '$M2')"
 "$WORKER" check "$SPEC" --set data.revision="$V1" --json --revisions 2>/dev/null | tail -n 1 >"$WORK/rev1.json"
 eq "  data.revision pins the commit" "$(json "$WORK/rev1.json" 'j["revisions"]["data"]')" "$V1"
 "$WORKER" check "$SPEC" --set data.dataset=local/no-such-data --json --revisions 2>/dev/null | tail -n 1 >"$WORK/rev2.json"
 eq "  a dataset the Hub does not have: revisions_error, the spec is fine" "$(json "$WORK/rev2.json" '(j["ok"], "revisions" in j, "no-such-data" in j["revisions_error"]["message"])')" "(True, False, True)"
 "$TCCTL" train "$SPEC" --set data.dataset=local/no-such-data --if-changed -q --idempotency-key slot-x >"$WORK/nd.out" 2>"$WORK/nd.err"
-eq "  --if-changed on a dataset the Hub does not have: exit 78 (invalid spec), no job" "$?:$(train_jobs)" "78:2"
+eq "  --if-changed on a dataset the Hub does not have: exit 78 (invalid spec), no job" "$?:$(train_jobs)" "78:3"
 check "    saying why" grep -q "cannot resolve the revisions.*no-such-data" "$WORK/nd.err"
 fault '{"status": 503, "count": -1, "path_glob": "/api/datasets/*"}'
 "$TCCTL" train "$SPEC" --if-changed -q --idempotency-key slot-y >"$WORK/nh.out" 2>"$WORK/nh.err"
-eq "  --if-changed while the Hub answers 503: exit 75 (try later), no job" "$?:$(train_jobs)" "75:2"
+eq "  --if-changed while the Hub answers 503: exit 75 (try later), no job" "$?:$(train_jobs)" "75:3"
 curl -sS -X DELETE "$URL/_test/faults" >/dev/null
 
 
@@ -243,7 +272,7 @@ check "  with another fingerprint" test "$(job "$(newest_train local)" 'j["data_
 # ---- idempotency keys ---------------------------------------------------------------------------
 "$TCCTL" --json train "$SPEC" --if-changed --idempotency-key slot-4 --detach >"$WORK/i1.out" 2>&1
 eq "a repeated idempotency key returns the same job" "$(json "$WORK/i1.out" 'j["id"]')" "$J2"
-eq "  no new job" "$(train_jobs "$KEY")" 2
+eq "  no new job" "$(train_jobs "$KEY")" 3
 SPEC_JSON=$("$PY" -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$SPEC")
 BODY='{"kind":"train","spec_yaml":'$SPEC_JSON',"set":["push.when=never","train.epochs=1"],"schedule_key":"api"}'
 post "$BODY" -H "Idempotency-Key: api-key-1"
