@@ -171,17 +171,6 @@ out:
     return err;
 }
 
-static int declares(const tc_plugin *p, const char *name)
-{
-    const tc_plugin_desc *d = tc_plugin_descriptor(p);
-    uint32_t i;
-
-    for (i = 0; i < d->n_options; i++)
-        if (!strcmp(d->options[i].name, name))
-            return 1;
-    return 0;
-}
-
 /* The model of dir as its own tcd-spec.yaml describes it, for the data's classes and inputs. */
 static int open_model(tc_model **out, tc_plugin **plugin, const char *dir, const tc_data_info *info)
 {
@@ -227,10 +216,10 @@ static int open_model(tc_model **out, tc_plugin **plugin, const char *dir, const
         goto out;
     }
     /* the folder is the checkpoint and holds the vocabulary */
-    if (declares(*plugin, "from")) {
+    if (tcd_plugin_option(*plugin, "from")) {
         kv[2 * n] = "from";
         kv[2 * n++ + 1] = dir;
-    } else if (declares(*plugin, "tokenizer")) {
+    } else if (tcd_plugin_option(*plugin, "tokenizer")) {
         kv[2 * n] = "tokenizer";
         kv[2 * n++ + 1] = dir;
     }

@@ -131,17 +131,6 @@ static int pick_plugin(infer *x, const char *dir, const cJSON *cfg, tcd_spec *sp
                         dir, type ? type : "(none)");
 }
 
-static int declares(const tc_plugin *p, const char *name)
-{
-    const tc_plugin_desc *d = tc_plugin_descriptor(p);
-    uint32_t i;
-
-    for (i = 0; i < d->n_options; i++)
-        if (!strcmp(d->options[i].name, name))
-            return 1;
-    return 0;
-}
-
 static int infer_open(infer *x, const char *dir)
 {
     cJSON *cfg = NULL;
@@ -194,10 +183,10 @@ static int infer_open(infer *x, const char *dir)
         goto out;
     }
     /* the folder is the checkpoint and holds the vocabulary */
-    if (declares(x->plugin, "from")) {
+    if (tcd_plugin_option(x->plugin, "from")) {
         kv[2 * n] = "from";
         kv[2 * n++ + 1] = dir;
-    } else if (declares(x->plugin, "tokenizer")) {
+    } else if (tcd_plugin_option(x->plugin, "tokenizer")) {
         kv[2 * n] = "tokenizer";
         kv[2 * n++ + 1] = dir;
     }

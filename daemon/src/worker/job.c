@@ -229,16 +229,23 @@ static int load_section(tcd_job *job, const char *section, tc_plugin_kind kind,
     return 0;
 }
 
-int tcd_job_declares(const tcd_job *job, const char *section, const char *key)
+const tc_option_spec *tcd_plugin_option(const tc_plugin *p, const char *name)
 {
-    const tc_plugin *p = !strcmp(section, "model") ? job->model_plugin : job->data_plugin;
     const tc_plugin_desc *d = p ? tc_plugin_descriptor(p) : NULL;
     uint32_t i;
 
     for (i = 0; d && i < d->n_options; i++)
-        if (!strcmp(d->options[i].name, key))
-            return d->options[i].type == TC_OPTION_STRING;
-    return 0;
+        if (!strcmp(d->options[i].name, name))
+            return &d->options[i];
+    return NULL;
+}
+
+int tcd_job_declares(const tcd_job *job, const char *section, const char *key)
+{
+    const tc_option_spec *o =
+        tcd_plugin_option(!strcmp(section, "model") ? job->model_plugin : job->data_plugin, key);
+
+    return o && o->type == TC_OPTION_STRING;
 }
 
 int tcd_job_set_option(tcd_job *job, const char *section, const char *key, const char *value)

@@ -36,4 +36,7 @@ int tcd_job_set_option(tcd_job *job, const char *section, const char *key, const
 /* Whether the section's ("data" or "model") plugin declares a string option of that name. */
 int tcd_job_declares(const tcd_job *job, const char *section, const char *key);
 
+/* The option of that name that plugin p (may be NULL) declares, or NULL. */
+const tc_option_spec *tcd_plugin_option(const tc_plugin *p, const char *name);
+
 #endif /* TCD_JOB_H */
