@@ -20,6 +20,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The kernels that use these mark their loops `omp simd`; without OpenMP they are plain loops. */
+#ifndef _OPENMP
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
     !defined(__AVX2__) && !defined(__SANITIZE_ADDRESS__)
 #define TC_VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
