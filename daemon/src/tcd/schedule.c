@@ -811,11 +811,11 @@ static void *fire_thread(void *arg)
     create_job(d, u, NULL, err, sizeof(err));
     free(u->spec);
     free(u);
+    tcd_job__wake(d); /* before the count drops: after it, tcd may close the wake fd */
     pthread_mutex_lock(&d->lock);
     if (--d->sched->firing == 0)
         pthread_cond_broadcast(&d->sched->fired);
     pthread_mutex_unlock(&d->lock);
-    tcd_job__wake(d);
     return NULL;
 }
 
